@@ -1,0 +1,39 @@
+# Thin entry points over the CMake presets; CMakePresets.json holds the
+# actual configuration.
+#
+#   make deps       install the Debian packages the build needs
+#   make test       dev (ASan+UBSan) and tsan builds, every test in each
+#   make test-dev   one of them (also test-tsan, test-release)
+#   make demo       release build, then run the seed_patterns example
+#   make bench      release build, then bench/run.sh
+#   make clean      remove build/
+
+SANITIZER_PRESETS := dev tsan
+TEST_TARGETS := $(addprefix test-,dev tsan release)
+
+.PHONY: all deps test demo bench clean $(TEST_TARGETS)
+
+all: test
+
+deps:
+	scripts/install-deps.sh
+
+test: $(addprefix test-,$(SANITIZER_PRESETS))
+
+$(TEST_TARGETS): test-%: deps
+	cmake --preset $*
+	cmake --build --preset $*
+	ctest --preset $*
+
+demo: deps
+	cmake --preset release
+	cmake --build --preset release --target seed_patterns
+	build/release/examples/seed_patterns/seed_patterns demo
+
+bench: deps
+	cmake --preset release
+	cmake --build --preset release
+	bash bench/run.sh
+
+clean:
+	rm -rf build

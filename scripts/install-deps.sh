@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs every Debian package muster needs to build, test and benchmark.
+# Idempotent: when everything is already installed, apt is never touched.
+set -euo pipefail
+
+# The one list of packages. Add new dependencies here, one per line.
+packages=(
+    build-essential
+    cmake
+    ninja-build
+    g++
+    clang
+    libclang-rt-14-dev
+    libboost1.81-dev
+    libssl-dev
+    libgtest-dev
+    libgmock-dev
+    libbenchmark-dev
+    libmimalloc-dev
+    python3
+    python3-aiohttp
+    clang-format
+    clang-tidy
+)
+
+# Node may come from somewhere other than Debian (and bring its own npm);
+# only ask Debian for what the machine lacks.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+# One dpkg-query for the whole list; a package dpkg has never heard of is
+# simply absent from its output.
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${packages[@]}" 2>/dev/null || true)
+missing=()
+for package in "${packages[@]}"; do
+    grep -qxF "$package installed" <<<"$installed" || missing+=("$package")
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "install-deps: all ${#packages[@]} packages are installed"
+    exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+as_root() {
+    # sudo drops the environment, so the frontend is passed through env.
+    if ((EUID == 0)); then
+        env DEBIAN_FRONTEND=noninteractive "$@"
+    else
+        sudo env DEBIAN_FRONTEND=noninteractive "$@"
+    fi
+}
+as_root apt-get update
+as_root apt-get install -y --no-install-recommends "${missing[@]}"

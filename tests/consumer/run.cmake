@@ -1,0 +1,68 @@
+# Builds and runs the consumer project in this directory against muster, the
+# way a user of muster would:
+#
+#   MODE=find_package      install MUSTER_BUILD_DIR into a scratch prefix, then
+#                          find_package(muster) from there;
+#   MODE=add_subdirectory  add muster's source tree as a subdirectory.
+#
+# Usage: cmake -DMODE=... -DMUSTER_SOURCE_DIR=... [-DMUSTER_BUILD_DIR=...]
+#              -DWORK_DIR=... [-DCONFIG=...] [-DGENERATOR=...]
+#              [-DCXX_COMPILER=...] -P run.cmake
+# Every step that fails stops the script with a non-zero exit code.
+cmake_minimum_required(VERSION 3.25)
+
+foreach(required MODE MUSTER_SOURCE_DIR WORK_DIR)
+    if(NOT DEFINED ${required})
+        message(FATAL_ERROR "run.cmake: -D${required}=... is required")
+    endif()
+endforeach()
+
+function(run_step name)
+    message(STATUS "consumer (${MODE}): ${name}")
+    execute_process(COMMAND ${ARGN} RESULT_VARIABLE result COMMAND_ECHO STDOUT)
+    if(NOT result EQUAL 0)
+        message(FATAL_ERROR "consumer (${MODE}): ${name} failed (${result})")
+    endif()
+endfunction()
+
+set(consumer_dir ${CMAKE_CURRENT_LIST_DIR})
+set(build_dir ${WORK_DIR}/build)
+set(prefix ${WORK_DIR}/prefix)
+file(REMOVE_RECURSE ${build_dir} ${prefix})
+
+set(config_args)
+if(CONFIG)
+    set(config_args --config ${CONFIG})
+endif()
+
+set(configure_args -S ${consumer_dir} -B ${build_dir})
+if(GENERATOR)
+    list(APPEND configure_args -G ${GENERATOR})
+endif()
+if(CXX_COMPILER)
+    list(APPEND configure_args -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
+endif()
+if(CONFIG)
+    list(APPEND configure_args -DCMAKE_BUILD_TYPE=${CONFIG})
+endif()
+
+if(MODE STREQUAL "find_package")
+    if(NOT DEFINED MUSTER_BUILD_DIR)
+        message(FATAL_ERROR "run.cmake: MODE=find_package needs -DMUSTER_BUILD_DIR=...")
+    endif()
+    run_step("install" ${CMAKE_COMMAND} --install ${MUSTER_BUILD_DIR} --prefix ${prefix} ${config_args})
+    list(APPEND configure_args -DCMAKE_PREFIX_PATH=${prefix})
+elseif(MODE STREQUAL "add_subdirectory")
+    list(APPEND configure_args -DMUSTER_CONSUMER_ADD_SUBDIRECTORY=${MUSTER_SOURCE_DIR})
+else()
+    message(FATAL_ERROR "run.cmake: unknown MODE '${MODE}'")
+endif()
+
+run_step("configure" ${CMAKE_COMMAND} ${configure_args})
+run_step("build" ${CMAKE_COMMAND} --build ${build_dir} ${config_args})
+
+# Single-config generators put the program in the build directory,
+# multi-config ones in a subdirectory named after the configuration.
+find_program(consumer_program muster_consumer
+    PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
+run_step("run" ${consumer_program})
