@@ -2,3 +2,11 @@
 /// The umbrella header of muster's core: gather, as_completed, with_group,
 /// deadlines, offload and from_callback.
 #pragma once
+
+#include <muster/core/errors.hpp>
+#include <muster/core/gather.hpp>
+#include <muster/core/options.hpp>
+#include <muster/core/outcome.hpp>
+#include <muster/core/results.hpp>
+#include <muster/core/scope.hpp>
+#include <muster/core/status.hpp>

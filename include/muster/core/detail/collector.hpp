@@ -1,0 +1,599 @@
+/// @file
+/// The engine behind gather, as_completed and with_group: admits tasks up to
+/// the limit, times them, stops them, retries them, and records one outcome
+/// per task. Internal; the public headers wrap it.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <muster/core/detail/task_traits.hpp>
+#include <muster/core/errors.hpp>
+#include <muster/core/options.hpp>
+#include <muster/core/outcome.hpp>
+#include <muster/core/scope.hpp>
+
+namespace muster::detail {
+
+namespace asio = boost::asio;
+
+/// Why a whole collection stopped early.
+enum class stop_reason : std::uint8_t { none, deadline, policy, cancelled, body_failed };
+
+/// Why one running task was asked to stop.
+enum class lane_stop : std::uint8_t { none, own_timeout, deadline, cancelled };
+
+/// One suspended coroutine waiting for the collector. Completions are always
+/// posted, never run inline, so nothing completes inside a cancellation
+/// handler or inside a child's teardown.
+class waiter {
+public:
+    using signature = void(boost::system::error_code);
+
+    bool waiting() const noexcept { return handler_.has_value(); }
+
+    /// Starts a wait that `wake` completes. `on_cancel` runs (on the
+    /// executor's thread) if the awaiting operation is cancelled; it must not
+    /// call `wake` synchronously.
+    template <class Token, class OnCancel>
+    auto async_wait(asio::any_io_executor ex, Token&& token, OnCancel on_cancel) {
+        return asio::async_initiate<Token, signature>(
+            [this, ex = std::move(ex), on_cancel = std::move(on_cancel)](auto handler) mutable {
+                auto slot = asio::get_associated_cancellation_slot(handler);
+                if (slot.is_connected()) {
+                    slot.template emplace<cancel_hook<OnCancel>>(std::move(on_cancel));
+                }
+                ex_ = std::move(ex);
+                handler_.emplace(std::move(handler));
+            },
+            token);
+    }
+
+    /// Completes the pending wait, if any, with `ec`.
+    void wake(boost::system::error_code ec = {}) {
+        if (!handler_) return;
+        auto h = std::move(*handler_);
+        handler_.reset();
+        h.get_cancellation_slot().clear();
+        asio::post(ex_, [h = std::move(h), ec]() mutable { std::move(h)(ec); });
+    }
+
+private:
+    template <class OnCancel>
+    struct cancel_hook {
+        explicit cancel_hook(OnCancel f) : fn(std::move(f)) {}
+        void operator()(asio::cancellation_type_t) { fn(); }
+        OnCancel fn;
+    };
+
+    asio::any_io_executor ex_;
+    // Held in an optional and never move-assigned: Asio 1.81's
+    // any_completion_handler move assignment wraps the handler in itself.
+    std::optional<asio::any_completion_handler<signature>> handler_;
+};
+
+/// The next task a source hands to the collector.
+template <class T>
+struct admission {
+    std::size_t index = 0;
+    std::optional<task<T>> first;    ///< The first attempt, when the source had one ready.
+    task_factory<T> factory;         ///< Makes attempts; set when retries are possible.
+    std::exception_ptr error;        ///< The source failed to make this task.
+};
+
+/// Co_spawn requires a default-constructible result; other types travel in
+/// an optional.
+template <class T>
+using spawned_t =
+    std::conditional_t<std::is_void_v<T> || std::is_default_constructible_v<T>, T, std::optional<T>>;
+
+template <class T>
+task<spawned_t<T>> as_spawnable(task<T> t) {
+    co_return co_await std::move(t);
+}
+
+/// Sleeps, then runs the task (a retry's backoff). The sleep is an ordinary
+/// timer wait, so cancelling the attempt cuts it short.
+template <class T>
+task<T> after_delay(clock::duration delay, task<T> t) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+    co_await timer.async_wait(asio::use_awaitable);
+    co_return co_await std::move(t);
+}
+
+template <class T>
+class collector {
+public:
+    /// One running task's place: its cancellation signal and bookkeeping.
+    /// Lanes have stable addresses and are reused, but never in the same
+    /// turn of the event loop in which their task finished (see `pump`).
+    struct lane {
+        asio::cancellation_signal signal;
+        std::size_t index = 0;
+        clock::time_point expiry = clock::time_point::max();
+        task_factory<T> factory;
+        std::exception_ptr last_error;
+        clock::duration backoff{};
+        lane* next_free = nullptr;
+        std::uint64_t generation = 0;
+        unsigned attempts = 0;
+        lane_stop stopping = lane_stop::none;
+        bool running = false;
+    };
+
+    collector(asio::any_io_executor ex, options opts, bool streaming)
+        : ex_(std::move(ex)), opts_(std::move(opts)), streaming_(streaming) {
+        opts_.validate();
+        deadline_ = std::min(opts_.deadline.value_or(clock::time_point::max()), deadline_of(ex_));
+        child_ex_ = with_deadline(ex_, deadline_);
+    }
+    collector(const collector&) = delete;
+    collector& operator=(const collector&) = delete;
+    virtual ~collector() = default;
+
+    /// Begins admitting. `self` keeps the collector alive until every task,
+    /// timer and posted step of it has finished, whoever else lets go.
+    void start(std::shared_ptr<collector> self) {
+        self_ = std::move(self);
+        if (deadline_ != clock::time_point::max()) {
+            if (clock::now() >= deadline_) stop(stop_reason::deadline);
+        }
+        pump_scheduled_ = true;
+        pump();
+    }
+
+    bool done() const noexcept { return done_; }
+    stop_reason stopped() const noexcept { return stop_; }
+    const asio::any_io_executor& executor() const noexcept { return ex_; }
+
+    /// Completes once every task has finished (posted). Cancelling the wait
+    /// stops the collection but the wait still lasts until everything ran.
+    template <class Token>
+    auto async_wait_done(Token&& token) {
+        if (done_) {
+            return asio::async_initiate<Token, waiter::signature>(
+                [this](auto handler) {
+                    asio::post(ex_, [h = std::move(handler)]() mutable {
+                        std::move(h)(boost::system::error_code{});
+                    });
+                },
+                token);
+        }
+        return done_waiter_.async_wait(ex_, std::forward<Token>(token),
+                                       [this] { stop(cancel_reason()); });
+    }
+
+    /// Stops the collection: nothing more is admitted, running tasks are
+    /// cancelled. Idempotent; call only on the executor's thread.
+    void stop(stop_reason reason) {
+        if (stop_ != stop_reason::none || done_) return;
+        stop_ = reason;
+        const lane_stop why = reason == stop_reason::deadline ? lane_stop::deadline : lane_stop::cancelled;
+        for (lane& l : lanes_) {
+            if (l.running && l.stopping == lane_stop::none) {
+                l.stopping = why;
+                l.signal.emit(asio::cancellation_type::terminal);
+            }
+        }
+        on_stop();
+        schedule_pump();
+    }
+
+protected:
+    // --- the source of tasks, provided by the derived collector ---
+
+    /// Hands out the next task, or returns false when none is ready now.
+    virtual bool take(admission<T>& a) = 0;
+    /// True when the source will never hand out another task.
+    virtual bool exhausted() const = 0;
+    /// Records every task the source still holds as `not_started`.
+    virtual void drain_not_started() = 0;
+    /// The outcome slot of task `index`.
+    virtual outcome<T>& slot(std::size_t index) = 0;
+    /// Called once when the collection stops early.
+    virtual void on_stop() {}
+    /// Extra work that must finish before the collection is done (a body).
+    virtual bool busy() const { return false; }
+
+    stop_reason cancel_reason() const noexcept {
+        return clock::now() >= deadline_ ? stop_reason::deadline : stop_reason::cancelled;
+    }
+
+    /// Records a task that never ran.
+    void record_not_started(std::size_t index) {
+        outcome<T>& o = slot(index);
+        outcome_access::set_error(o, status::not_started,
+                                  std::make_exception_ptr(not_started_error(not_started_message())));
+        outcome_access::times(o).finished = clock::now();
+        ++counts_[static_cast<std::size_t>(status::not_started)];
+    }
+
+    std::size_t in_flight() const noexcept { return in_flight_; }
+    bool can_admit() const noexcept {
+        return stop_ == stop_reason::none && in_flight_ < opts_.limit &&
+               (!streaming_ || ready_.size() < opts_.max_unread);
+    }
+
+    /// Starts task `a` now; the caller checked `can_admit`.
+    void launch(admission<T>&& a) {
+        const auto now = clock::now();
+        outcome<T>& o = slot(a.index);
+        outcome_access::times(o).started = now;
+        if (a.error) {
+            outcome_access::set_attempts(o, 1);
+            finish_without_lane(a.index, status::failed, std::move(a.error), now);
+            return;
+        }
+        lane& l = acquire_lane();
+        l.index = a.index;
+        l.attempts = 0;
+        l.stopping = lane_stop::none;
+        l.running = true;
+        l.factory = std::move(a.factory);
+        l.last_error = nullptr;
+        ++l.generation;
+        ++in_flight_;
+        if (opts_.task_timeout) {
+            l.expiry = now + *opts_.task_timeout;
+            expiries_.push_back({&l, l.generation});
+        } else {
+            l.expiry = clock::time_point::max();
+        }
+        if (a.first) {
+            spawn(l, std::move(*a.first), clock::duration::zero());
+        } else {
+            relaunch(l, clock::duration::zero());
+        }
+    }
+
+    /// Schedules one pass of `pump`, coalescing requests made in one turn.
+    void schedule_pump() {
+        if (pump_scheduled_) return;
+        pump_scheduled_ = true;
+        asio::post(ex_, [this] { pump(); });
+    }
+
+    const options& opts() const noexcept { return opts_; }
+
+    std::deque<std::size_t> ready_;  ///< Finished, unread indices (streaming only).
+    waiter consumer_;                ///< The reader of `ready_`.
+    std::vector<std::size_t> order_;
+    std::array<std::size_t, status_count> counts_{};
+    std::size_t known_size_ = static_cast<std::size_t>(-1);  ///< Input size when known.
+
+private:
+    struct on_attempt_done {
+        collector* self;
+        lane* l;
+        void operator()(std::exception_ptr e, spawned_t<T> v) {
+            self->attempt_done(*l, std::move(e), &v);
+        }
+    };
+    struct on_void_attempt_done {
+        collector* self;
+        lane* l;
+        void operator()(std::exception_ptr e) { self->attempt_done(*l, std::move(e), nullptr); }
+    };
+
+    lane& acquire_lane() {
+        if (free_) {
+            lane* l = free_;
+            free_ = l->next_free;
+            return *l;
+        }
+        return lanes_.emplace_back();
+    }
+
+    void spawn(lane& l, task<T> t, clock::duration delay) {
+        ++l.attempts;
+        auto ex = l.expiry == clock::time_point::max() ? child_ex_ : with_deadline(child_ex_, l.expiry);
+        if (delay > clock::duration::zero()) t = after_delay<T>(delay, std::move(t));
+        if constexpr (std::is_void_v<T>) {
+            asio::co_spawn(ex, std::move(t),
+                           asio::bind_cancellation_slot(l.signal.slot(), on_void_attempt_done{this, &l}));
+        } else if constexpr (std::is_same_v<spawned_t<T>, T>) {
+            asio::co_spawn(ex, std::move(t),
+                           asio::bind_cancellation_slot(l.signal.slot(), on_attempt_done{this, &l}));
+        } else {
+            asio::co_spawn(ex, as_spawnable<T>(std::move(t)),
+                           asio::bind_cancellation_slot(l.signal.slot(), on_attempt_done{this, &l}));
+        }
+    }
+
+    /// Makes a fresh attempt from the lane's factory.
+    void relaunch(lane& l, clock::duration delay) {
+        std::optional<task<T>> t;
+        try {
+            t.emplace(l.factory());
+        } catch (...) {
+            ++l.attempts;
+            finish(l, status::failed, std::current_exception(), nullptr);
+            return;
+        }
+        spawn(l, std::move(*t), delay);
+    }
+
+    void attempt_done(lane& l, std::exception_ptr e, spawned_t<T>* v) {
+        if (!e) {
+            finish(l, status::ok, nullptr, v);
+            return;
+        }
+        switch (l.stopping) {
+            case lane_stop::own_timeout:
+                finish(l, status::timed_out, std::make_exception_ptr(timeout_error(timeout_message())),
+                       nullptr);
+                return;
+            case lane_stop::deadline:
+                finish(l, status::timed_out,
+                       std::make_exception_ptr(timeout_error(
+                           "muster: the deadline was reached while the task ran")),
+                       nullptr);
+                return;
+            case lane_stop::cancelled:
+                finish(l, status::cancelled, std::make_exception_ptr(cancelled_error(cancel_message())),
+                       nullptr);
+                return;
+            case lane_stop::none:
+                break;
+        }
+        if (should_retry(l, e)) {
+            l.last_error = std::move(e);
+            retries_.push_back(&l);
+            schedule_pump();
+            return;
+        }
+        finish(l, status::failed, std::move(e), nullptr);
+    }
+
+    bool should_retry(lane& l, const std::exception_ptr& e) {
+        const retry_policy& r = opts_.retry;
+        if (l.attempts >= r.attempts || !l.factory || stop_ != stop_reason::none) return false;
+        if (r.retry_if) {
+            try {
+                if (!r.retry_if(e)) return false;
+            } catch (...) {
+                return false;
+            }
+        }
+        // Full jitter: uniform in [0, min(max, initial * multiplier^(n-1))].
+        double cap = static_cast<double>(r.initial_backoff.count());
+        for (unsigned i = 1; i < l.attempts && cap < static_cast<double>(r.max_backoff.count()); ++i)
+            cap *= r.multiplier;
+        cap = std::min(cap, static_cast<double>(r.max_backoff.count()));
+        std::uniform_real_distribution<double> jitter(0.0, cap);
+        l.backoff = std::chrono::duration_cast<clock::duration>(
+            std::chrono::duration<double, std::milli>(jitter(rng_)));
+        return clock::now() + l.backoff < std::min(l.expiry, deadline_);
+    }
+
+    /// The task of lane `l` is over: record it and free the lane.
+    void finish(lane& l, status s, std::exception_ptr e, spawned_t<T>* v) {
+        const auto now = clock::now();
+        outcome<T>& o = slot(l.index);
+        if (s == status::ok) {
+            if constexpr (std::is_void_v<T>) {
+                outcome_access::set_value(o);
+            } else if constexpr (std::is_same_v<spawned_t<T>, T>) {
+                outcome_access::set_value(o, std::move(*v));
+            } else {
+                outcome_access::set_value(o, std::move(**v));
+            }
+        } else {
+            outcome_access::set_error(o, s, std::move(e));
+        }
+        outcome_access::times(o).finished = now;
+        outcome_access::set_attempts(o, l.attempts);
+        l.running = false;
+        l.factory = nullptr;
+        l.last_error = nullptr;
+        --in_flight_;
+        quarantine_.push_back(&l);
+        record_finished(l.index, s);
+    }
+
+    void finish_without_lane(std::size_t index, status s, std::exception_ptr e, clock::time_point now) {
+        outcome<T>& o = slot(index);
+        outcome_access::set_error(o, s, std::move(e));
+        outcome_access::times(o).finished = now;
+        record_finished(index, s);
+    }
+
+    void record_finished(std::size_t index, status s) {
+        order_.push_back(index);
+        ++counts_[static_cast<std::size_t>(s)];
+        if (streaming_) {
+            ready_.push_back(index);
+            consumer_.wake();
+        }
+        apply_policy(s);
+        schedule_pump();
+    }
+
+    void apply_policy(status s) {
+        if (stop_ != stop_reason::none) return;
+        const std::size_t failures = counts_[static_cast<std::size_t>(status::failed)] +
+                                     counts_[static_cast<std::size_t>(status::timed_out)];
+        const policy p = opts_.policy;
+        switch (p.which()) {
+            case policy::kind::collect_all:
+                return;
+            case policy::kind::fail_fast:
+                if (s == status::failed || s == status::timed_out) stop(stop_reason::policy);
+                return;
+            case policy::kind::quorum:
+                if (counts_[static_cast<std::size_t>(status::ok)] >= p.count() ||
+                    (known_size_ != static_cast<std::size_t>(-1) && known_size_ - failures < p.count())) {
+                    stop(stop_reason::policy);
+                }
+                return;
+            case policy::kind::tolerate:
+                if (failures > p.count()) stop(stop_reason::policy);
+                return;
+        }
+    }
+
+    /// One step of the state machine, always run from a fresh turn of the
+    /// event loop: frees lanes whose tasks finished in earlier turns, starts
+    /// retries, admits new tasks, arms the timer, and notices the end.
+    void pump() {
+        pump_scheduled_ = false;
+        for (lane* l : quarantine_) {
+            l->next_free = free_;
+            free_ = l;
+        }
+        quarantine_.clear();
+
+        auto retries = std::exchange(retries_, {});
+        for (lane* l : retries) {
+            if (l->stopping != lane_stop::none || stop_ != stop_reason::none) {
+                finish(*l, status::failed, std::move(l->last_error), nullptr);
+            } else {
+                relaunch(*l, l->backoff);
+            }
+        }
+
+        admission<T> a;
+        while (can_admit() && take(a)) {
+            launch(std::move(a));
+            a = admission<T>{};
+        }
+        arm_timer();
+        check_done();
+    }
+
+    void arm_timer() {
+        if (done_) return;
+        clock::time_point next = stop_ == stop_reason::none ? deadline_ : clock::time_point::max();
+        while (!expiries_.empty()) {
+            auto [l, gen] = expiries_.front();
+            if (l->running && l->generation == gen && l->stopping == lane_stop::none) {
+                next = std::min(next, l->expiry);
+                break;
+            }
+            expiries_.pop_front();
+        }
+        if (next == clock::time_point::max()) return;
+        if (timer_waits_ > 0 && timer_at_ <= next) return;
+        if (!timer_) timer_.emplace(ex_);
+        timer_->expires_at(next);
+        timer_at_ = next;
+        ++timer_waits_;
+        timer_->async_wait([this](boost::system::error_code) { on_timer(); });
+    }
+
+    void on_timer() {
+        --timer_waits_;
+        const auto now = clock::now();
+        if (stop_ == stop_reason::none && now >= deadline_) stop(stop_reason::deadline);
+        while (!expiries_.empty() && expiries_.front().first->expiry <= now) {
+            auto [l, gen] = expiries_.front();
+            expiries_.pop_front();
+            if (l->running && l->generation == gen && l->stopping == lane_stop::none) {
+                l->stopping = lane_stop::own_timeout;
+                l->signal.emit(asio::cancellation_type::terminal);
+            }
+        }
+        if (timer_waits_ == 0) timer_at_ = clock::time_point::max();
+        schedule_pump();
+    }
+
+    void check_done() {
+        if (done_ || in_flight_ > 0 || !retries_.empty() || pump_scheduled_ || busy()) return;
+        if (stop_ == stop_reason::none && !exhausted()) return;
+        if (timer_waits_ > 0) {
+            timer_->cancel();  // its handler schedules the pump that ends us
+            return;
+        }
+        drain_not_started();
+        done_ = true;
+        done_waiter_.wake();
+        consumer_.wake();
+        auto last_reference = std::move(self_);
+    }
+
+    std::string timeout_message() const {
+        using ms = std::chrono::duration<double, std::milli>;
+        return "muster: task timed out after " +
+               std::to_string(static_cast<long long>(ms(*opts_.task_timeout).count())) + " ms";
+    }
+    std::string cancel_message() const {
+        switch (stop_) {
+            case stop_reason::policy:
+                switch (opts_.policy.which()) {
+                    case policy::kind::fail_fast:
+                        return "muster: cancelled by fail_fast after another task failed";
+                    case policy::kind::quorum:
+                        return "muster: cancelled once quorum(" + std::to_string(opts_.policy.count()) +
+                               ") was decided";
+                    case policy::kind::tolerate:
+                        return "muster: cancelled after more than tolerate(" +
+                               std::to_string(opts_.policy.count()) + ") failures";
+                    case policy::kind::collect_all:
+                        break;
+                }
+                break;
+            case stop_reason::body_failed:
+                return "muster: cancelled because the group's body threw";
+            default:
+                break;
+        }
+        return "muster: cancelled because the enclosing scope was cancelled";
+    }
+    std::string not_started_message() const {
+        switch (stop_) {
+            case stop_reason::deadline:
+                return "muster: not started, the deadline was reached first";
+            case stop_reason::policy:
+                return "muster: not started, the collection stopped early (" + cancel_message().substr(8) +
+                       ")";
+            default:
+                return "muster: not started, the collection was cancelled";
+        }
+    }
+
+    asio::any_io_executor ex_;
+    asio::any_io_executor child_ex_;
+    options opts_;
+    clock::time_point deadline_;
+    std::shared_ptr<collector> self_;
+    std::deque<lane> lanes_;
+    lane* free_ = nullptr;
+    std::vector<lane*> quarantine_;
+    std::vector<lane*> retries_;
+    std::deque<std::pair<lane*, std::uint64_t>> expiries_;
+    std::optional<asio::steady_timer> timer_;
+    clock::time_point timer_at_ = clock::time_point::max();
+    std::minstd_rand rng_{static_cast<std::minstd_rand::result_type>(
+        clock::now().time_since_epoch().count())};
+    waiter done_waiter_;
+    std::size_t in_flight_ = 0;
+    int timer_waits_ = 0;
+    stop_reason stop_ = stop_reason::none;
+    bool streaming_;
+    bool pump_scheduled_ = false;
+    bool done_ = false;
+};
+
+}  // namespace muster::detail

@@ -1,0 +1,220 @@
+/// @file
+/// Scopes: the deadline every task inherits from the collection (or
+/// invocation) that runs it, carried by the task's executor.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/execution.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <muster/core/outcome.hpp>
+
+namespace muster {
+
+namespace detail {
+
+/// What a scope knows. Reference-counted because executors that carry it are
+/// copied freely, also onto other threads (a callback posting back).
+class scope_state {
+public:
+    scope_state(scope_state* parent, clock::time_point deadline) noexcept
+        : parent_(parent), deadline_(deadline) {
+        if (parent_) parent_->add_ref();
+    }
+    scope_state(const scope_state&) = delete;
+    scope_state& operator=(const scope_state&) = delete;
+    ~scope_state() {
+        if (parent_) parent_->release();
+    }
+
+    /// The effective deadline: already the minimum with every enclosing scope.
+    clock::time_point deadline() const noexcept { return deadline_; }
+    const scope_state* parent() const noexcept { return parent_; }
+
+    void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    void release() noexcept {
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+
+private:
+    std::atomic<std::size_t> refs_{1};
+    scope_state* parent_;
+    clock::time_point deadline_;
+};
+
+/// An owning handle to a `scope_state` (intrusive, one pointer wide so the
+/// executor that carries it fits in `any_io_executor`'s small buffer).
+class scope_ptr {
+public:
+    scope_ptr() noexcept = default;
+    /// Adopts a freshly created state (its count starts at one).
+    static scope_ptr adopt(scope_state* s) noexcept {
+        scope_ptr p;
+        p.p_ = s;
+        return p;
+    }
+    scope_ptr(const scope_ptr& o) noexcept : p_(o.p_) {
+        if (p_) p_->add_ref();
+    }
+    scope_ptr(scope_ptr&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    scope_ptr& operator=(scope_ptr o) noexcept {
+        std::swap(p_, o.p_);
+        return *this;
+    }
+    ~scope_ptr() {
+        if (p_) p_->release();
+    }
+    scope_state* get() const noexcept { return p_; }
+    scope_state* operator->() const noexcept { return p_; }
+    friend bool operator==(const scope_ptr& a, const scope_ptr& b) noexcept { return a.p_ == b.p_; }
+
+private:
+    scope_state* p_ = nullptr;
+};
+
+}  // namespace detail
+
+/// An executor that runs work on `Inner` and carries a scope: the deadline
+/// of the collection or invocation the work belongs to.
+///
+/// Every task muster starts inside a scope with a deadline runs on one of
+/// these (wrapped in `any_io_executor`), so `co_await this_coro::executor`
+/// inside the task reaches it and `muster::remaining()` can read the deadline
+/// without being told. Nested scopes link to their parent and keep the
+/// earlier deadline. Properties (blocking, outstanding work, relationship,
+/// context) are forwarded to `Inner`; equality compares both the inner
+/// executor and the scope.
+///
+/// Thread-safety: like `Inner`'s; copies may be made and destroyed on any
+/// thread.
+template <class Inner>
+class basic_scope_executor {
+public:
+    using inner_executor_type = Inner;
+
+    basic_scope_executor(Inner inner, detail::scope_ptr scope) noexcept
+        : inner_(std::move(inner)), scope_(std::move(scope)) {}
+
+    const Inner& get_inner_executor() const noexcept { return inner_; }
+    const detail::scope_state* scope() const noexcept { return scope_.get(); }
+    const detail::scope_ptr& scope_handle() const noexcept { return scope_; }
+
+    template <class Property>
+    auto query(const Property& p) const noexcept(
+        boost::asio::is_nothrow_query<const Inner&, Property>::value)
+        -> std::enable_if_t<boost::asio::can_query<const Inner&, Property>::value,
+                            typename boost::asio::query_result<const Inner&, Property>::type> {
+        return boost::asio::query(inner_, p);
+    }
+
+    template <class Property>
+    auto require(const Property& p) const -> std::enable_if_t<
+        boost::asio::can_require<const Inner&, Property>::value,
+        basic_scope_executor<
+            std::decay_t<typename boost::asio::require_result<const Inner&, Property>::type>>> {
+        return {boost::asio::require(inner_, p), scope_};
+    }
+
+    template <class Property>
+    auto prefer(const Property& p) const -> std::enable_if_t<
+        boost::asio::can_prefer<const Inner&, Property>::value,
+        basic_scope_executor<
+            std::decay_t<typename boost::asio::prefer_result<const Inner&, Property>::type>>> {
+        return {boost::asio::prefer(inner_, p), scope_};
+    }
+
+    template <class Function>
+    void execute(Function&& f) const {
+        boost::asio::execution::execute(inner_, std::forward<Function>(f));
+    }
+
+    friend bool operator==(const basic_scope_executor& a, const basic_scope_executor& b) noexcept {
+        return a.inner_ == b.inner_ && a.scope_ == b.scope_;
+    }
+    friend bool operator!=(const basic_scope_executor& a, const basic_scope_executor& b) noexcept {
+        return !(a == b);
+    }
+
+private:
+    Inner inner_;
+    detail::scope_ptr scope_;
+};
+
+namespace detail {
+
+using io_scope_executor = basic_scope_executor<boost::asio::io_context::executor_type>;
+using any_scope_executor = basic_scope_executor<boost::asio::any_io_executor>;
+
+/// The scope an executor carries, or null.
+inline const scope_state* find_scope(const boost::asio::any_io_executor& ex) noexcept {
+    if (auto* s = ex.target<io_scope_executor>()) return s->scope();
+    if (auto* s = ex.target<any_scope_executor>()) return s->scope();
+    return nullptr;
+}
+
+/// The effective deadline of the scope `ex` carries, or `time_point::max()`.
+inline clock::time_point deadline_of(const boost::asio::any_io_executor& ex) noexcept {
+    const scope_state* s = find_scope(ex);
+    return s ? s->deadline() : clock::time_point::max();
+}
+
+/// An executor for work that must finish by `deadline`: `ex` itself when its
+/// scope's deadline is already as early, otherwise `ex`'s underlying executor
+/// carrying a new child scope. Never nests adapters: the result is at most
+/// one adapter deep, so it stays in `any_io_executor`'s small buffer.
+inline boost::asio::any_io_executor with_deadline(const boost::asio::any_io_executor& ex,
+                                                  clock::time_point deadline) {
+    if (deadline >= deadline_of(ex)) return ex;
+    if (auto* s = ex.target<io_scope_executor>()) {
+        return io_scope_executor{
+            s->get_inner_executor(),
+            scope_ptr::adopt(new scope_state(s->scope_handle().get(), deadline))};
+    }
+    if (auto* s = ex.target<any_scope_executor>()) {
+        return any_scope_executor{
+            s->get_inner_executor(),
+            scope_ptr::adopt(new scope_state(s->scope_handle().get(), deadline))};
+    }
+    if (auto* io = ex.target<boost::asio::io_context::executor_type>()) {
+        return io_scope_executor{*io, scope_ptr::adopt(new scope_state(nullptr, deadline))};
+    }
+    return any_scope_executor{ex, scope_ptr::adopt(new scope_state(nullptr, deadline))};
+}
+
+}  // namespace detail
+
+/// The effective deadline of the calling task: the earliest deadline of the
+/// scopes it runs in (its own `task_timeout`, its collection's deadline, the
+/// invocation's), or `std::nullopt` when none applies.
+///
+/// Completion: immediately; never suspends, never throws.
+inline boost::asio::awaitable<std::optional<clock::time_point>> current_deadline() {
+    auto d = detail::deadline_of(co_await boost::asio::this_coro::executor);
+    if (d == clock::time_point::max()) co_return std::nullopt;
+    co_return d;
+}
+
+/// Time left until the calling task's effective deadline (zero once it has
+/// passed), or `clock::duration::max()` when no deadline applies.
+///
+/// Completion: immediately; never suspends, never throws.
+///
+/// @code
+/// if (co_await muster::remaining() < 200ms) co_return cached_answer();
+/// @endcode
+inline boost::asio::awaitable<clock::duration> remaining() {
+    auto d = detail::deadline_of(co_await boost::asio::this_coro::executor);
+    if (d == clock::time_point::max()) co_return clock::duration::max();
+    co_return std::max(clock::duration::zero(), d - clock::now());
+}
+
+}  // namespace muster
