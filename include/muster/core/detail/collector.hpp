@@ -54,16 +54,18 @@ public:
 
     bool waiting() const noexcept { return handler_.has_value(); }
 
-    /// Starts a wait that `wake` completes. `on_cancel` runs (on the
-    /// executor's thread) if the awaiting operation is cancelled; it must not
-    /// call `wake` synchronously.
+    /// Starts a wait that `wake` completes. If the awaiting operation is
+    /// cancelled, `on_cancel()` runs on the executor's thread; when it returns
+    /// true the wait ends with `operation_aborted` (posted), otherwise the
+    /// wait goes on.
     template <class Token, class OnCancel>
     auto async_wait(asio::any_io_executor ex, Token&& token, OnCancel on_cancel) {
         return asio::async_initiate<Token, signature>(
             [this, ex = std::move(ex), on_cancel = std::move(on_cancel)](auto handler) mutable {
+                const std::uint64_t gen = ++generation_;
                 auto slot = asio::get_associated_cancellation_slot(handler);
                 if (slot.is_connected()) {
-                    slot.template emplace<cancel_hook<OnCancel>>(std::move(on_cancel));
+                    slot.template emplace<cancel_hook<OnCancel>>(this, gen, std::move(on_cancel));
                 }
                 ex_ = std::move(ex);
                 handler_.emplace(std::move(handler));
@@ -83,8 +85,16 @@ public:
 private:
     template <class OnCancel>
     struct cancel_hook {
-        explicit cancel_hook(OnCancel f) : fn(std::move(f)) {}
-        void operator()(asio::cancellation_type_t) { fn(); }
+        cancel_hook(waiter* w, std::uint64_t gen, OnCancel f) : self(w), generation(gen), fn(std::move(f)) {}
+        void operator()(asio::cancellation_type_t) {
+            if (!fn()) return;
+            // Not inline: this hook lives in the slot that wake() clears.
+            asio::post(self->ex_, [w = self, gen = generation] {
+                if (w->generation_ == gen) w->wake(asio::error::operation_aborted);
+            });
+        }
+        waiter* self;
+        std::uint64_t generation;
         OnCancel fn;
     };
 
@@ -92,6 +102,7 @@ private:
     // Held in an optional and never move-assigned: Asio 1.81's
     // any_completion_handler move assignment wraps the handler in itself.
     std::optional<asio::any_completion_handler<signature>> handler_;
+    std::uint64_t generation_ = 0;
 };
 
 /// The next task a source hands to the collector.
@@ -167,6 +178,10 @@ public:
     bool done() const noexcept { return done_; }
     stop_reason stopped() const noexcept { return stop_; }
     const asio::any_io_executor& executor() const noexcept { return ex_; }
+    /// The executor tasks run on: the caller's, carrying the collection's
+    /// deadline when it has one.
+    const asio::any_io_executor& child_executor() const noexcept { return child_ex_; }
+    bool retrying() const noexcept { return opts_.retry.attempts > 1; }
 
     /// Completes once every task has finished (posted). Cancelling the wait
     /// stops the collection but the wait still lasts until everything ran.
@@ -181,9 +196,40 @@ public:
                 },
                 token);
         }
-        return done_waiter_.async_wait(ex_, std::forward<Token>(token),
-                                       [this] { stop(cancel_reason()); });
+        return done_waiter_.async_wait(ex_, std::forward<Token>(token), [this] {
+            stop(cancel_reason());
+            return false;
+        });
     }
+
+    /// The index of the oldest finished, unread task (streaming collectors).
+    std::optional<std::size_t> pop_ready() {
+        if (ready_.empty()) return std::nullopt;
+        const std::size_t i = ready_.front();
+        ready_.pop_front();
+        if (ready_.size() + 1 == opts_.max_unread) schedule_pump();  // admission may resume
+        return i;
+    }
+
+    /// True when nothing is running or about to run: a reader waiting now
+    /// would wait for a task that has not been spawned yet.
+    bool idle() const noexcept { return in_flight_ == 0 && retries_.empty() && !has_pending(); }
+
+    /// Waits until a task finishes (streaming collectors). `abort_on_cancel`
+    /// chooses what cancelling the reader does: end the wait with
+    /// `operation_aborted` (a group's body), or stop the collection and keep
+    /// waiting for the results (an `as_completed` consumer).
+    template <class Token>
+    auto async_wait_ready(Token&& token, bool abort_on_cancel) {
+        return consumer_.async_wait(ex_, std::forward<Token>(token), [this, abort_on_cancel] {
+            if (abort_on_cancel) return true;
+            stop(cancel_reason());
+            return false;
+        });
+    }
+
+    /// The outcome slot of task `index`.
+    outcome<T>& outcome_at(std::size_t index) { return slot(index); }
 
     /// Stops the collection: nothing more is admitted, running tasks are
     /// cancelled. Idempotent; call only on the executor's thread.
@@ -216,6 +262,8 @@ protected:
     virtual void on_stop() {}
     /// Extra work that must finish before the collection is done (a body).
     virtual bool busy() const { return false; }
+    /// Tasks handed in but not yet admitted (a group's parked spawns).
+    virtual bool has_pending() const { return false; }
 
     stop_reason cancel_reason() const noexcept {
         return clock::now() >= deadline_ ? stop_reason::deadline : stop_reason::cancelled;
