@@ -46,8 +46,9 @@ struct completed {
 /// Lifetime: the stream must outlive each `co_await s.next()`.
 template <class T>
 class completion_stream {
-public:
-    using starter = std::function<std::shared_ptr<detail::collector<T>>(boost::asio::any_io_executor)>;
+  public:
+    using starter =
+        std::function<std::shared_ptr<detail::collector<T>>(boost::asio::any_io_executor)>;
 
     explicit completion_stream(starter start) : start_(std::move(start)) {}
     completion_stream(completion_stream&&) noexcept = default;
@@ -84,7 +85,7 @@ public:
         if (c_) c_->stop(detail::stop_reason::cancelled);
     }
 
-private:
+  private:
     void abandon() {
         if (c_ && !c_->done()) c_->stop(detail::stop_reason::cancelled);
         c_.reset();

@@ -78,13 +78,16 @@ template <class T>
 task<void> store_into(task<T> t, std::optional<T>* out) {
     out->emplace(co_await std::move(t));
 }
-inline task<void> store_into(task<void> t, std::optional<std::monostate>*) { co_await std::move(t); }
+inline task<void> store_into(task<void> t, std::optional<std::monostate>*) {
+    co_await std::move(t);
+}
 
 template <class T>
 using stored_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
 template <class... Ts, std::size_t... I>
-task<std::tuple<outcome<Ts>...>> gather_tuple(options o, std::index_sequence<I...>, task<Ts>... tasks) {
+task<std::tuple<outcome<Ts>...>> gather_tuple(options o, std::index_sequence<I...>,
+                                              task<Ts>... tasks) {
     std::tuple<std::optional<stored_t<Ts>>...> values;
     std::vector<task<void>> wrapped;
     wrapped.reserve(sizeof...(Ts));
@@ -127,7 +130,7 @@ boost::asio::awaitable<std::tuple<outcome<Ts>...>> gather(options o, detail::tas
 /// The variadic form with default options.
 template <class T0, class... Ts>
 boost::asio::awaitable<std::tuple<outcome<T0>, outcome<Ts>...>> gather(detail::task<T0> t0,
-                                                                        detail::task<Ts>... tasks) {
+                                                                       detail::task<Ts>... tasks) {
     return detail::gather_tuple<T0, Ts...>(options{}, std::index_sequence_for<T0, Ts...>{},
                                            std::move(t0), std::move(tasks)...);
 }

@@ -32,8 +32,9 @@ namespace detail {
 
 template <class T>
 class group_collector final : public collector<T> {
-public:
-    group_collector(asio::any_io_executor ex, options o) : collector<T>(std::move(ex), std::move(o), true) {}
+  public:
+    group_collector(asio::any_io_executor ex, options o)
+        : collector<T>(std::move(ex), std::move(o), true) {}
 
     /// Records a new task and starts it if a slot is free. Returns false when
     /// it must wait for a slot (it is then not recorded yet).
@@ -69,15 +70,16 @@ public:
 
     /// Starts the body; the group is not done until it has returned.
     void start_body(task<void> body) {
-        asio::co_spawn(this->child_executor(), std::move(body),
-                       asio::bind_cancellation_slot(body_signal_.slot(), [this](std::exception_ptr e) {
-                           body_done_ = true;
-                           if (e && !(this->stopped() != stop_reason::none && is_abort(e))) {
-                               body_error_ = e;
-                               this->stop(stop_reason::body_failed);
-                           }
-                           this->schedule_pump();
-                       }));
+        asio::co_spawn(
+            this->child_executor(), std::move(body),
+            asio::bind_cancellation_slot(body_signal_.slot(), [this](std::exception_ptr e) {
+                body_done_ = true;
+                if (e && !(this->stopped() != stop_reason::none && is_abort(e))) {
+                    body_error_ = e;
+                    this->stop(stop_reason::body_failed);
+                }
+                this->schedule_pump();
+            }));
     }
 
     std::exception_ptr body_error() const noexcept { return body_error_; }
@@ -94,7 +96,7 @@ public:
         return r;
     }
 
-protected:
+  protected:
     bool take(admission<T>& a) override {
         if (parked_.empty()) return false;
         auto it = parked_.begin();
@@ -112,7 +114,7 @@ protected:
     }
     outcome<T>& slot(std::size_t index) override { return outcomes_[index]; }
 
-private:
+  private:
     struct parked_spawn {
         admission<T> a;
         // Never move-assigned (Asio 1.81's any_completion_handler move
@@ -195,7 +197,7 @@ struct group_completed {
 /// group's executor thread.
 template <class T>
 class group {
-public:
+  public:
     /// Spawns a task, waiting for a free slot when `limit` tasks are in
     /// flight (back-pressure). `task` may be an `awaitable<T>` or a callable
     /// returning one (needed for retries).
@@ -242,7 +244,7 @@ public:
 
     explicit group(std::shared_ptr<detail::group_collector<T>> c) : c_(std::move(c)) {}
 
-private:
+  private:
     template <class Task>
     detail::admission<T> make_admission(Task task) {
         detail::admission<T> a;

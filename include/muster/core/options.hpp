@@ -26,7 +26,7 @@ namespace muster {
 ///   successes can no longer be reached.
 /// - `tolerate(n)`: accept up to `n` failures; stop at failure `n + 1`.
 class policy {
-public:
+  public:
     enum class kind : unsigned char { collect_all, fail_fast, quorum, tolerate };
 
     static const policy collect_all;
@@ -40,7 +40,7 @@ public:
 
     friend constexpr bool operator==(policy, policy) noexcept = default;
 
-private:
+  private:
     constexpr policy(kind k, std::size_t n) noexcept : kind_(k), n_(n) {}
     kind kind_;
     std::size_t n_;

@@ -43,7 +43,7 @@ namespace detail {
 
 /// What every outcome has, whatever its value type.
 class outcome_base {
-public:
+  public:
     /// How the task ended.
     muster::status status() const noexcept { return status_; }
     /// True when `status() == status::ok`.
@@ -75,7 +75,7 @@ public:
     /// when the retry policy ran it again.
     unsigned attempts() const noexcept { return attempts_; }
 
-protected:
+  protected:
     void rethrow_if_not_ok() const {
         if (!ok()) std::rethrow_exception(error_);
     }
@@ -106,7 +106,7 @@ template <class T>
 class outcome : public detail::outcome_base {
     static_assert(!std::is_reference_v<T>, "outcome<T&> is not supported; return a pointer");
 
-public:
+  public:
     using value_type = T;
 
     outcome() = default;
@@ -136,7 +136,7 @@ public:
     T* get_if() noexcept { return ok() ? &*value_ : nullptr; }
     const T* get_if() const noexcept { return ok() ? &*value_ : nullptr; }
 
-private:
+  private:
     std::optional<T> value_;
     friend struct detail::outcome_access;
 };
@@ -144,13 +144,13 @@ private:
 /// The outcome of a task that returns nothing: status, error, timings.
 template <>
 class outcome<void> : public detail::outcome_base {
-public:
+  public:
     using value_type = void;
 
     /// Returns when `ok`; otherwise throws the outcome's error.
     void value() const { rethrow_if_not_ok(); }
 
-private:
+  private:
     friend struct detail::outcome_access;
 };
 

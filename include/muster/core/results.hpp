@@ -23,7 +23,7 @@ struct results_access;
 /// ran (every status but `not_started`) in the order they finished.
 template <class T>
 class results {
-public:
+  public:
     using value_type = outcome<T>;
     using iterator = typename std::vector<outcome<T>>::iterator;
     using const_iterator = typename std::vector<outcome<T>>::const_iterator;
@@ -50,7 +50,7 @@ public:
     /// True when every task succeeded (also for an empty collection).
     bool all_ok() const noexcept { return count(status::ok) == size(); }
 
-private:
+  private:
     std::vector<outcome<T>> outcomes_;
     std::vector<std::size_t> order_;
     std::array<std::size_t, status_count> counts_{};

@@ -25,7 +25,7 @@ namespace detail {
 /// What a scope knows. Reference-counted because executors that carry it are
 /// copied freely, also onto other threads (a callback posting back).
 class scope_state {
-public:
+  public:
     scope_state(scope_state* parent, clock::time_point deadline) noexcept
         : parent_(parent), deadline_(deadline) {
         if (parent_) parent_->add_ref();
@@ -45,7 +45,7 @@ public:
         if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
     }
 
-private:
+  private:
     std::atomic<std::size_t> refs_{1};
     scope_state* parent_;
     clock::time_point deadline_;
@@ -54,7 +54,7 @@ private:
 /// An owning handle to a `scope_state` (intrusive, one pointer wide so the
 /// executor that carries it fits in `any_io_executor`'s small buffer).
 class scope_ptr {
-public:
+  public:
     scope_ptr() noexcept = default;
     /// Adopts a freshly created state (its count starts at one).
     static scope_ptr adopt(scope_state* s) noexcept {
@@ -77,7 +77,7 @@ public:
     scope_state* operator->() const noexcept { return p_; }
     friend bool operator==(const scope_ptr& a, const scope_ptr& b) noexcept { return a.p_ == b.p_; }
 
-private:
+  private:
     scope_state* p_ = nullptr;
 };
 
@@ -98,7 +98,7 @@ private:
 /// thread.
 template <class Inner>
 class basic_scope_executor {
-public:
+  public:
     using inner_executor_type = Inner;
 
     basic_scope_executor(Inner inner, detail::scope_ptr scope) noexcept
@@ -109,10 +109,10 @@ public:
     const detail::scope_ptr& scope_handle() const noexcept { return scope_; }
 
     template <class Property>
-    auto query(const Property& p) const noexcept(
-        boost::asio::is_nothrow_query<const Inner&, Property>::value)
-        -> std::enable_if_t<boost::asio::can_query<const Inner&, Property>::value,
-                            typename boost::asio::query_result<const Inner&, Property>::type> {
+    auto query(const Property& p) const
+        noexcept(boost::asio::is_nothrow_query<const Inner&, Property>::value)
+            -> std::enable_if_t<boost::asio::can_query<const Inner&, Property>::value,
+                                typename boost::asio::query_result<const Inner&, Property>::type> {
         return boost::asio::query(inner_, p);
     }
 
@@ -144,7 +144,7 @@ public:
         return !(a == b);
     }
 
-private:
+  private:
     Inner inner_;
     detail::scope_ptr scope_;
 };
@@ -175,14 +175,12 @@ inline boost::asio::any_io_executor with_deadline(const boost::asio::any_io_exec
                                                   clock::time_point deadline) {
     if (deadline >= deadline_of(ex)) return ex;
     if (auto* s = ex.target<io_scope_executor>()) {
-        return io_scope_executor{
-            s->get_inner_executor(),
-            scope_ptr::adopt(new scope_state(s->scope_handle().get(), deadline))};
+        return io_scope_executor{s->get_inner_executor(), scope_ptr::adopt(new scope_state(
+                                                              s->scope_handle().get(), deadline))};
     }
     if (auto* s = ex.target<any_scope_executor>()) {
-        return any_scope_executor{
-            s->get_inner_executor(),
-            scope_ptr::adopt(new scope_state(s->scope_handle().get(), deadline))};
+        return any_scope_executor{s->get_inner_executor(), scope_ptr::adopt(new scope_state(
+                                                               s->scope_handle().get(), deadline))};
     }
     if (auto* io = ex.target<boost::asio::io_context::executor_type>()) {
         return io_scope_executor{*io, scope_ptr::adopt(new scope_state(nullptr, deadline))};

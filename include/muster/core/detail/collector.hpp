@@ -49,7 +49,7 @@ enum class lane_stop : std::uint8_t { none, own_timeout, deadline, cancelled };
 /// posted, never run inline, so nothing completes inside a cancellation
 /// handler or inside a child's teardown.
 class waiter {
-public:
+  public:
     using signature = void(boost::system::error_code);
 
     bool waiting() const noexcept { return handler_.has_value(); }
@@ -82,10 +82,11 @@ public:
         asio::post(ex_, [h = std::move(h), ec]() mutable { std::move(h)(ec); });
     }
 
-private:
+  private:
     template <class OnCancel>
     struct cancel_hook {
-        cancel_hook(waiter* w, std::uint64_t gen, OnCancel f) : self(w), generation(gen), fn(std::move(f)) {}
+        cancel_hook(waiter* w, std::uint64_t gen, OnCancel f)
+            : self(w), generation(gen), fn(std::move(f)) {}
         void operator()(asio::cancellation_type_t) {
             if (!fn()) return;
             // Not inline: this hook lives in the slot that wake() clears.
@@ -109,16 +110,16 @@ private:
 template <class T>
 struct admission {
     std::size_t index = 0;
-    std::optional<task<T>> first;    ///< The first attempt, when the source had one ready.
-    task_factory<T> factory;         ///< Makes attempts; set when retries are possible.
-    std::exception_ptr error;        ///< The source failed to make this task.
+    std::optional<task<T>> first;  ///< The first attempt, when the source had one ready.
+    task_factory<T> factory;       ///< Makes attempts; set when retries are possible.
+    std::exception_ptr error;      ///< The source failed to make this task.
 };
 
 /// Co_spawn requires a default-constructible result; other types travel in
 /// an optional.
 template <class T>
-using spawned_t =
-    std::conditional_t<std::is_void_v<T> || std::is_default_constructible_v<T>, T, std::optional<T>>;
+using spawned_t = std::conditional_t<std::is_void_v<T> || std::is_default_constructible_v<T>, T,
+                                     std::optional<T>>;
 
 template <class T>
 task<spawned_t<T>> as_spawnable(task<T> t) {
@@ -136,7 +137,7 @@ task<T> after_delay(clock::duration delay, task<T> t) {
 
 template <class T>
 class collector {
-public:
+  public:
     /// One running task's place: its cancellation signal and bookkeeping.
     /// Lanes have stable addresses and are reused, but never in the same
     /// turn of the event loop in which their task finished (see `pump`).
@@ -236,7 +237,8 @@ public:
     void stop(stop_reason reason) {
         if (stop_ != stop_reason::none || done_) return;
         stop_ = reason;
-        const lane_stop why = reason == stop_reason::deadline ? lane_stop::deadline : lane_stop::cancelled;
+        const lane_stop why =
+            reason == stop_reason::deadline ? lane_stop::deadline : lane_stop::cancelled;
         for (lane& l : lanes_) {
             if (l.running && l.stopping == lane_stop::none) {
                 l.stopping = why;
@@ -247,7 +249,7 @@ public:
         schedule_pump();
     }
 
-protected:
+  protected:
     // --- the source of tasks, provided by the derived collector ---
 
     /// Hands out the next task, or returns false when none is ready now.
@@ -272,8 +274,9 @@ protected:
     /// Records a task that never ran.
     void record_not_started(std::size_t index) {
         outcome<T>& o = slot(index);
-        outcome_access::set_error(o, status::not_started,
-                                  std::make_exception_ptr(not_started_error(not_started_message())));
+        outcome_access::set_error(
+            o, status::not_started,
+            std::make_exception_ptr(not_started_error(not_started_message())));
         outcome_access::times(o).finished = clock::now();
         ++counts_[static_cast<std::size_t>(status::not_started)];
     }
@@ -331,7 +334,7 @@ protected:
     std::array<std::size_t, status_count> counts_{};
     std::size_t known_size_ = static_cast<std::size_t>(-1);  ///< Input size when known.
 
-private:
+  private:
     struct on_attempt_done {
         collector* self;
         lane* l;
@@ -356,17 +359,21 @@ private:
 
     void spawn(lane& l, task<T> t, clock::duration delay) {
         ++l.attempts;
-        auto ex = l.expiry == clock::time_point::max() ? child_ex_ : with_deadline(child_ex_, l.expiry);
+        auto ex =
+            l.expiry == clock::time_point::max() ? child_ex_ : with_deadline(child_ex_, l.expiry);
         if (delay > clock::duration::zero()) t = after_delay<T>(delay, std::move(t));
         if constexpr (std::is_void_v<T>) {
-            asio::co_spawn(ex, std::move(t),
-                           asio::bind_cancellation_slot(l.signal.slot(), on_void_attempt_done{this, &l}));
+            asio::co_spawn(
+                ex, std::move(t),
+                asio::bind_cancellation_slot(l.signal.slot(), on_void_attempt_done{this, &l}));
         } else if constexpr (std::is_same_v<spawned_t<T>, T>) {
-            asio::co_spawn(ex, std::move(t),
-                           asio::bind_cancellation_slot(l.signal.slot(), on_attempt_done{this, &l}));
+            asio::co_spawn(
+                ex, std::move(t),
+                asio::bind_cancellation_slot(l.signal.slot(), on_attempt_done{this, &l}));
         } else {
-            asio::co_spawn(ex, as_spawnable<T>(std::move(t)),
-                           asio::bind_cancellation_slot(l.signal.slot(), on_attempt_done{this, &l}));
+            asio::co_spawn(
+                ex, as_spawnable<T>(std::move(t)),
+                asio::bind_cancellation_slot(l.signal.slot(), on_attempt_done{this, &l}));
         }
     }
 
@@ -390,18 +397,18 @@ private:
         }
         switch (l.stopping) {
             case lane_stop::own_timeout:
-                finish(l, status::timed_out, std::make_exception_ptr(timeout_error(timeout_message())),
-                       nullptr);
+                finish(l, status::timed_out,
+                       std::make_exception_ptr(timeout_error(timeout_message())), nullptr);
                 return;
             case lane_stop::deadline:
                 finish(l, status::timed_out,
-                       std::make_exception_ptr(timeout_error(
-                           "muster: the deadline was reached while the task ran")),
+                       std::make_exception_ptr(
+                           timeout_error("muster: the deadline was reached while the task ran")),
                        nullptr);
                 return;
             case lane_stop::cancelled:
-                finish(l, status::cancelled, std::make_exception_ptr(cancelled_error(cancel_message())),
-                       nullptr);
+                finish(l, status::cancelled,
+                       std::make_exception_ptr(cancelled_error(cancel_message())), nullptr);
                 return;
             case lane_stop::none:
                 break;
@@ -427,7 +434,8 @@ private:
         }
         // Full jitter: uniform in [0, min(max, initial * multiplier^(n-1))].
         double cap = static_cast<double>(r.initial_backoff.count());
-        for (unsigned i = 1; i < l.attempts && cap < static_cast<double>(r.max_backoff.count()); ++i)
+        for (unsigned i = 1; i < l.attempts && cap < static_cast<double>(r.max_backoff.count());
+             ++i)
             cap *= r.multiplier;
         cap = std::min(cap, static_cast<double>(r.max_backoff.count()));
         std::uniform_real_distribution<double> jitter(0.0, cap);
@@ -461,7 +469,8 @@ private:
         record_finished(l.index, s);
     }
 
-    void finish_without_lane(std::size_t index, status s, std::exception_ptr e, clock::time_point now) {
+    void finish_without_lane(std::size_t index, status s, std::exception_ptr e,
+                             clock::time_point now) {
         outcome<T>& o = slot(index);
         outcome_access::set_error(o, s, std::move(e));
         outcome_access::times(o).finished = now;
@@ -492,7 +501,8 @@ private:
                 return;
             case policy::kind::quorum:
                 if (counts_[static_cast<std::size_t>(status::ok)] >= p.count() ||
-                    (known_size_ != static_cast<std::size_t>(-1) && known_size_ - failures < p.count())) {
+                    (known_size_ != static_cast<std::size_t>(-1) &&
+                     known_size_ - failures < p.count())) {
                     stop(stop_reason::policy);
                 }
                 return;
@@ -593,8 +603,8 @@ private:
                     case policy::kind::fail_fast:
                         return "muster: cancelled by fail_fast after another task failed";
                     case policy::kind::quorum:
-                        return "muster: cancelled once quorum(" + std::to_string(opts_.policy.count()) +
-                               ") was decided";
+                        return "muster: cancelled once quorum(" +
+                               std::to_string(opts_.policy.count()) + ") was decided";
                     case policy::kind::tolerate:
                         return "muster: cancelled after more than tolerate(" +
                                std::to_string(opts_.policy.count()) + ") failures";
@@ -614,8 +624,8 @@ private:
             case stop_reason::deadline:
                 return "muster: not started, the deadline was reached first";
             case stop_reason::policy:
-                return "muster: not started, the collection stopped early (" + cancel_message().substr(8) +
-                       ")";
+                return "muster: not started, the collection stopped early (" +
+                       cancel_message().substr(8) + ")";
             default:
                 return "muster: not started, the collection was cancelled";
         }
@@ -633,8 +643,8 @@ private:
     std::deque<std::pair<lane*, std::uint64_t>> expiries_;
     std::optional<asio::steady_timer> timer_;
     clock::time_point timer_at_ = clock::time_point::max();
-    std::minstd_rand rng_{static_cast<std::minstd_rand::result_type>(
-        clock::now().time_since_epoch().count())};
+    std::minstd_rand rng_{
+        static_cast<std::minstd_rand::result_type>(clock::now().time_since_epoch().count())};
     waiter done_waiter_;
     std::size_t in_flight_ = 0;
     int timer_waits_ = 0;

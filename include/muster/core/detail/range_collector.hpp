@@ -23,7 +23,7 @@ using range_task_value_t =
 /// True when `R` is an input range whose elements are tasks or task factories.
 template <class R>
 concept task_range = std::ranges::input_range<std::views::all_t<R>> &&
-                     task_traits<std::ranges::range_reference_t<std::views::all_t<R>>>::valid;
+    task_traits<std::ranges::range_reference_t<std::views::all_t<R>>>::valid;
 
 template <class T, class V>
 class range_collector final : public collector<T> {
@@ -35,7 +35,7 @@ class range_collector final : public collector<T> {
     static constexpr bool remakes_on_deref =
         !traits::is_factory && std::ranges::forward_range<V> && !std::is_reference_v<ref>;
 
-public:
+  public:
     range_collector(asio::any_io_executor ex, options o, bool streaming, V view)
         : collector<T>(std::move(ex), std::move(o), streaming),
           view_(std::move(view)),
@@ -73,7 +73,7 @@ public:
     using collector<T>::consumer_;
     using collector<T>::schedule_pump;
 
-protected:
+  protected:
     bool take(admission<T>& a) override {
         if (it_ == std::ranges::end(view_)) return false;
         a.index = next_index_++;
@@ -118,7 +118,7 @@ protected:
         return outcomes_[index];
     }
 
-private:
+  private:
     V view_;
     std::ranges::iterator_t<V> it_;
     std::vector<outcome<T>> outcomes_;
