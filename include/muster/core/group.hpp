@@ -61,9 +61,10 @@ class group_collector final : public collector<T> {
             [this](auto handler, admission<T> a) {
                 auto it = parked_.emplace(parked_.end());
                 it->a = std::move(a);
-                auto slot = asio::get_associated_cancellation_slot(handler);
-                if (slot.is_connected()) slot.template emplace<park_cancel>(this, it->a.index);
                 it->handler.emplace(std::move(handler));
+                // In the wrapper's slot, not the handler's: see detail::waiter.
+                auto slot = it->handler->get_cancellation_slot();
+                if (slot.is_connected()) slot.template emplace<park_cancel>(this, it->a.index);
             },
             token, std::move(a));
     }
@@ -83,6 +84,13 @@ class group_collector final : public collector<T> {
     }
 
     std::exception_ptr body_error() const noexcept { return body_error_; }
+
+    /// `group::cancel()`: stops the tasks but leaves the body running.
+    void cancel_from_body() {
+        cancelling_from_body_ = true;
+        this->stop(stop_reason::cancelled);
+        cancelling_from_body_ = false;
+    }
 
     std::size_t spawned() const noexcept { return outcomes_.size(); }
 
@@ -109,7 +117,14 @@ class group_collector final : public collector<T> {
     bool has_pending() const override { return !parked_.empty(); }
     void drain_not_started() override { release_parked(); }
     void on_stop() override {
-        if (!body_done_) body_signal_.emit(asio::cancellation_type::terminal);
+        // A deadline or the caller's cancellation ends the body too; after a
+        // policy stop or g.cancel() the body goes on (its spawns are recorded
+        // not_started, next() drains what ran) and decides itself when to end.
+        const auto why = this->stopped();
+        if (!body_done_ && (why == stop_reason::deadline || why == stop_reason::cancelled) &&
+            !cancelling_from_body_) {
+            body_signal_.emit(asio::cancellation_type::terminal);
+        }
         release_parked();
     }
     outcome<T>& slot(std::size_t index) override { return outcomes_[index]; }
@@ -179,6 +194,7 @@ class group_collector final : public collector<T> {
     asio::cancellation_signal body_signal_;
     std::exception_ptr body_error_;
     bool body_done_ = false;
+    bool cancelling_from_body_ = false;
 };
 
 }  // namespace detail
@@ -235,9 +251,10 @@ class group {
         }
     }
 
-    /// Stops the group: no more admissions, running tasks cancelled, the body
-    /// cancelled. `with_group` still waits for all of them.
-    void cancel() { c_->stop(detail::stop_reason::cancelled); }
+    /// Stops the group: no more admissions, running tasks cancelled; later
+    /// spawns are recorded `not_started`. The body itself goes on. `with_group`
+    /// still waits for everything.
+    void cancel() { c_->cancel_from_body(); }
 
     /// Tasks spawned so far (including `not_started` ones).
     std::size_t size() const noexcept { return c_->spawned(); }
@@ -280,9 +297,10 @@ class group {
 ///
 /// Stopping: the options' deadline, `task_timeout`, policy and retries apply
 /// to spawned tasks as in `gather`. When the group stops (deadline, policy,
-/// `g.cancel()`, cancellation of the caller) running tasks and the body are
-/// cancelled, later spawns are recorded `not_started`, and `with_group` waits
-/// for everything before it returns.
+/// `g.cancel()`, cancellation of the caller) running tasks are cancelled,
+/// later spawns are recorded `not_started` without throwing, and `with_group`
+/// waits for everything before it returns. The deadline and the caller's
+/// cancellation also cancel the body; a policy stop or `g.cancel()` does not.
 ///
 /// Errors: if the body throws (other than the `operation_aborted` of its own
 /// cancellation), the group stops, waits for its tasks, and rethrows the

@@ -77,7 +77,9 @@ class outcome_base {
 
   protected:
     void rethrow_if_not_ok() const {
-        if (!ok()) std::rethrow_exception(error_);
+        if (ok()) return;
+        if (error_) std::rethrow_exception(error_);
+        throw not_started_error("muster: the outcome holds no value: the task never ran");
     }
 
     std::exception_ptr error_;

@@ -63,12 +63,15 @@ class waiter {
         return asio::async_initiate<Token, signature>(
             [this, ex = std::move(ex), on_cancel = std::move(on_cancel)](auto handler) mutable {
                 const std::uint64_t gen = ++generation_;
-                auto slot = asio::get_associated_cancellation_slot(handler);
+                ex_ = std::move(ex);
+                handler_.emplace(std::move(handler));
+                // The hook goes into the wrapper's slot: wrapping the handler
+                // installs a cancellation state in the handler's own slot,
+                // which would destroy a hook put there first.
+                auto slot = handler_->get_cancellation_slot();
                 if (slot.is_connected()) {
                     slot.template emplace<cancel_hook<OnCancel>>(this, gen, std::move(on_cancel));
                 }
-                ex_ = std::move(ex);
-                handler_.emplace(std::move(handler));
             },
             token);
     }
@@ -532,6 +535,10 @@ class collector {
             }
         }
 
+        if (stop_ == stop_reason::none && deadline_ != clock::time_point::max() &&
+            clock::now() >= deadline_) {
+            stop(stop_reason::deadline);
+        }
         admission<T> a;
         while (can_admit() && take(a)) {
             launch(std::move(a));
@@ -542,7 +549,9 @@ class collector {
     }
 
     void arm_timer() {
-        if (done_) return;
+        // The timer only ever stops running work; with nothing running (or
+        // about to), a pending deadline must not keep the collection alive.
+        if (done_ || (in_flight_ == 0 && retries_.empty() && !busy())) return;
         clock::time_point next = stop_ == stop_reason::none ? deadline_ : clock::time_point::max();
         while (!expiries_.empty()) {
             auto [l, gen] = expiries_.front();
