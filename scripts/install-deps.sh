@@ -9,9 +9,8 @@ packages=(
     cmake
     ninja-build
     g++
-    clang
-    libclang-rt-14-dev
     libboost1.81-dev
+    libboost-json1.81-dev
     libssl-dev
     libgtest-dev
     libgmock-dev

@@ -45,6 +45,13 @@ namespace muster {
 /// `gather` still waits for all of them before it completes with their
 /// outcomes (`cancelled`, or `timed_out` if the deadline had passed).
 ///
+/// As everywhere in Asio, a coroutine whose cancellation was requested stays
+/// cancelled: its next `co_await` after `gather` returns throws
+/// `operation_aborted` unless it resets its cancellation state.
+///
+/// A container of awaitables is consumed: gathering it again gives each task
+/// a `failed` outcome with `std::invalid_argument`, never a crash.
+///
 /// Deadline: the earlier of `o.deadline` and the enclosing scope's. Tasks run
 /// in a scope carrying it, so nested collections and `remaining()` see it.
 ///

@@ -133,6 +133,10 @@ class outcome : public detail::outcome_base {
     T value_or(U&& fallback) const& {
         return ok() ? *value_ : static_cast<T>(std::forward<U>(fallback));
     }
+    template <class U>
+    T value_or(U&& fallback) && {
+        return ok() ? std::move(*value_) : static_cast<T>(std::forward<U>(fallback));
+    }
 
     /// Pointer to the value when `ok`, otherwise null.
     T* get_if() noexcept { return ok() ? &*value_ : nullptr; }

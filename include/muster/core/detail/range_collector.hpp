@@ -93,6 +93,13 @@ class range_collector final : public collector<T> {
                 }
             } else {
                 a.first.emplace(std::move(*it_));
+                if (!a.first->valid()) {
+                    // A container gathered twice, or an awaitable already awaited.
+                    a.first.reset();
+                    throw std::invalid_argument(
+                        "muster: this task was already moved from or awaited (a container of "
+                        "awaitables is consumed by the collection that runs it)");
+                }
             }
         } catch (...) {
             a.error = std::current_exception();
