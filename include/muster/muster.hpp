@@ -3,8 +3,12 @@
 /// deadlines, offload and from_callback.
 #pragma once
 
+#include <muster/core/as_completed.hpp>
 #include <muster/core/errors.hpp>
+#include <muster/core/from_callback.hpp>
 #include <muster/core/gather.hpp>
+#include <muster/core/group.hpp>
+#include <muster/core/offload.hpp>
 #include <muster/core/options.hpp>
 #include <muster/core/outcome.hpp>
 #include <muster/core/results.hpp>

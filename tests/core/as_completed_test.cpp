@@ -1,0 +1,556 @@
+#include <muster/core/as_completed.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <muster/core/errors.hpp>
+#include <muster/core/options.hpp>
+#include <muster/core/status.hpp>
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using muster::clock;
+using muster::status;
+using ::testing::ElementsAre;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
+
+// ---- local helpers -------------------------------------------------------
+
+/// Longest any single test may keep its io_context busy. Far above what any
+/// test needs; only a hang (a task that was not cancelled) reaches it.
+constexpr auto run_limit = 20s;
+
+/// A delay no test waits for: a task sleeping this long must be cancelled.
+constexpr auto forever = 10s;
+
+/// Runs the coroutine `make()` returns on a fresh io_context, until the
+/// context has no work left, and returns its result (rethrowing its
+/// exception). `make` stays alive for the whole run, so a test lambda may
+/// capture by reference. Fails the test when the coroutine does not finish
+/// within `run_limit`, or when work is still pending after it finished.
+template <class F>
+auto run(F make) -> typename std::invoke_result_t<F&>::value_type {
+    using T = typename std::invoke_result_t<F&>::value_type;
+    asio::io_context io;
+    std::exception_ptr error;
+    bool done = false;
+    auto finish = [&] {
+        io.run_for(run_limit);
+        if (!done) throw std::runtime_error("the test coroutine did not finish in time");
+        EXPECT_TRUE(io.stopped()) << "work was still pending after the test coroutine finished";
+        if (error) std::rethrow_exception(error);
+    };
+    if constexpr (std::is_void_v<T>) {
+        asio::co_spawn(io, make(), [&](std::exception_ptr e) {
+            error = e;
+            done = true;
+        });
+        finish();
+    } else {
+        std::optional<T> value;
+        asio::co_spawn(io, make(), [&](std::exception_ptr e, T v) {
+            error = e;
+            if (!e) value.emplace(std::move(v));
+            done = true;
+        });
+        finish();
+        return std::move(*value);
+    }
+}
+
+/// Runs `io` until it has no work left; false when work remained at the limit.
+bool run_until_idle(asio::io_context& io) {
+    io.run_for(run_limit);
+    return io.stopped();
+}
+
+asio::awaitable<void> sleep_for(clock::duration d) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, d);
+    co_await timer.async_wait(asio::use_awaitable);
+}
+
+struct test_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+asio::awaitable<int> value_after(int value, clock::duration d) {
+    co_await sleep_for(d);
+    co_return value;
+}
+
+asio::awaitable<int> fail_after(std::string message, clock::duration d) {
+    co_await sleep_for(d);
+    throw test_error(message);
+}
+
+/// What the probed tasks of one test did.
+struct task_probe {
+    int frames = 0;  ///< coroutine frames alive (created, not yet destroyed)
+    int started = 0;
+    int in_flight = 0;
+    int max_in_flight = 0;
+    int ran_to_end = 0;
+    int saw_cancellation = 0;  ///< tasks whose wait ended with operation_aborted
+};
+
+/// Passed by value into a probed coroutine, so it lives exactly as long as
+/// the coroutine's frame, whether or not the coroutine ever ran.
+class frame_token {
+  public:
+    explicit frame_token(task_probe& p) : p_(&p) { ++p_->frames; }
+    frame_token(const frame_token& o) : p_(o.p_) { ++p_->frames; }
+    frame_token& operator=(const frame_token&) = delete;
+    ~frame_token() { --p_->frames; }
+    task_probe& probe() const { return *p_; }
+
+  private:
+    task_probe* p_;
+};
+
+/// Sleeps `d`, then returns `value`, recording everything in its probe.
+asio::awaitable<int> probed(frame_token token, int value, clock::duration d) {
+    task_probe& p = token.probe();
+    ++p.started;
+    p.max_in_flight = std::max(p.max_in_flight, ++p.in_flight);
+    try {
+        co_await sleep_for(d);
+    } catch (const boost::system::system_error& e) {
+        --p.in_flight;
+        if (e.code() == asio::error::operation_aborted) ++p.saw_cancellation;
+        throw;
+    }
+    --p.in_flight;
+    ++p.ran_to_end;
+    co_return value;
+}
+
+// ---- order, indices, failures, end of stream -------------------------------
+
+TEST(AsCompletedTest, YieldsEveryTaskOnceWithItsIndexInCompletionOrder) {
+    std::vector<std::size_t> indices;
+    std::vector<int> values;
+    run([&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        for (int i = 0; i < 5; ++i) tasks.push_back(value_after(100 + i, (5 - i) * 20ms));
+        auto s = muster::as_completed(std::move(tasks));
+        while (auto d = co_await s.next()) {
+            indices.push_back(d->index);
+            values.push_back(d->result.value());
+        }
+    });
+    EXPECT_THAT(indices, ElementsAre(4, 3, 2, 1, 0));
+    EXPECT_THAT(values, ElementsAre(104, 103, 102, 101, 100));
+}
+
+TEST(AsCompletedTest, FailuresAreYieldedAsOutcomesNotThrown) {
+    std::map<std::size_t, muster::outcome<int>> seen;
+    run([&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(value_after(1, 10ms));
+        tasks.push_back(fail_after("image 1 is corrupt", 0ms));
+        tasks.push_back(value_after(3, 20ms));
+        auto s = muster::as_completed(std::move(tasks));
+        while (auto d = co_await s.next()) seen.emplace(d->index, std::move(d->result));
+    });
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_EQ(seen[0].value(), 1);
+    EXPECT_EQ(seen[2].value(), 3);
+    EXPECT_EQ(seen[1].status(), status::failed);
+    EXPECT_EQ(seen[1].message(), "image 1 is corrupt");
+    EXPECT_THROW(seen[1].value(), test_error);
+}
+
+TEST(AsCompletedTest, EndsWithNulloptAndStaysEnded) {
+    int yielded = 0;
+    int ends = 0;
+    run([&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(value_after(1, 0ms));
+        tasks.push_back(value_after(2, 5ms));
+        auto s = muster::as_completed(std::move(tasks));
+        while (co_await s.next()) ++yielded;
+        ++ends;
+        if (!(co_await s.next())) ++ends;
+    });
+    EXPECT_EQ(yielded, 2);
+    EXPECT_EQ(ends, 2);
+}
+
+TEST(AsCompletedTest, EmptyInputEndsAtOnce) {
+    bool ended = false;
+    const auto start = clock::now();
+    run([&]() -> asio::awaitable<void> {
+        auto s = muster::as_completed(std::vector<asio::awaitable<int>>{});
+        ended = !(co_await s.next());
+    });
+    EXPECT_TRUE(ended);
+    EXPECT_LT(clock::now() - start, 5s);
+}
+
+// ---- progress while the consumer is busy; limit; max_unread ---------------
+
+TEST(AsCompletedTest, InFlightTasksProgressWhileTheConsumerIsBusy) {
+    std::vector<clock::time_point> finished;
+    clock::time_point resumed;
+    run([&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(value_after(0, 0ms));
+        for (int i = 1; i <= 4; ++i) tasks.push_back(value_after(i, 20ms));
+        auto s = muster::as_completed(std::move(tasks));
+        auto first = co_await s.next();
+        EXPECT_TRUE(first);
+        co_await sleep_for(100ms);  // the consumer is busy with the first result
+        resumed = clock::now();
+        while (auto d = co_await s.next()) finished.push_back(d->result.timings().finished);
+    });
+    ASSERT_EQ(finished.size(), 4u);
+    for (auto t : finished) EXPECT_LT(t, resumed);
+}
+
+TEST(AsCompletedTest, AdmissionContinuesWhileTheConsumerIsBusy) {
+    // With limit 1 the four later tasks run one after the other; all of them
+    // must still be admitted and finish while nobody calls next().
+    std::vector<clock::time_point> finished;
+    clock::time_point resumed;
+    run([&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(value_after(0, 0ms));
+        for (int i = 1; i <= 4; ++i) tasks.push_back(value_after(i, 10ms));
+        muster::options o;
+        o.limit = 1;
+        auto s = muster::as_completed(std::move(tasks), o);
+        co_await s.next();
+        co_await sleep_for(200ms);
+        resumed = clock::now();
+        while (auto d = co_await s.next()) finished.push_back(d->result.timings().finished);
+    });
+    ASSERT_EQ(finished.size(), 4u);
+    for (auto t : finished) EXPECT_LT(t, resumed);
+}
+
+TEST(AsCompletedTest, LimitBoundsTheTasksInFlight) {
+    task_probe p;
+    int yielded = 0;
+    run([&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        for (int i = 0; i < 12; ++i) tasks.push_back(probed(frame_token(p), i, 5ms));
+        muster::options o;
+        o.limit = 3;
+        auto s = muster::as_completed(std::move(tasks), o);
+        while (co_await s.next()) ++yielded;
+    });
+    EXPECT_EQ(yielded, 12);
+    EXPECT_EQ(p.max_in_flight, 3);
+    EXPECT_EQ(p.ran_to_end, 12);
+}
+
+TEST(AsCompletedTest, MaxUnreadPausesAdmissionWhileResultsAreUnread) {
+    // Every task finishes at once, so without max_unread all of them would
+    // run while the consumer sleeps. With it, admission stops once
+    // `max_unread` results wait: at most read + max_unread + limit started.
+    constexpr int n = 12;
+    constexpr std::size_t limit = 2;
+    constexpr std::size_t max_unread = 2;
+    task_probe p;
+    int started_while_busy = -1;
+    std::vector<std::size_t> indices;
+    run([&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        for (int i = 0; i < n; ++i) tasks.push_back(probed(frame_token(p), i, 0ms));
+        muster::options o;
+        o.limit = limit;
+        o.max_unread = max_unread;
+        auto s = muster::as_completed(std::move(tasks), o);
+        auto first = co_await s.next();
+        if (!first) {
+            ADD_FAILURE() << "no first result";
+            co_return;
+        }
+        indices.push_back(first->index);
+        co_await sleep_for(100ms);
+        started_while_busy = p.started;
+        while (auto d = co_await s.next()) indices.push_back(d->index);
+    });
+    EXPECT_GE(started_while_busy, 1);
+    EXPECT_LE(started_while_busy, static_cast<int>(1 + max_unread + limit));
+    // Reading resumed admission: every task ran and was yielded once.
+    EXPECT_EQ(p.ran_to_end, n);
+    std::sort(indices.begin(), indices.end());
+    std::vector<std::size_t> all(n);
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+    EXPECT_EQ(indices, all);
+}
+
+// ---- deadline, task_timeout, policies (as in gather) -----------------------
+
+TEST(AsCompletedTest, DeadlineYieldsRunningTasksAsTimedOut) {
+    std::map<std::size_t, status> seen;
+    bool timeout_error_kept = false;
+    const auto start = clock::now();
+    run([&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(value_after(0, 0ms));
+        tasks.push_back(value_after(1, forever));
+        tasks.push_back(value_after(2, 10ms));
+        tasks.push_back(value_after(3, forever));
+        muster::options o;
+        o.deadline = clock::now() + 100ms;
+        auto s = muster::as_completed(std::move(tasks), o);
+        while (auto d = co_await s.next()) {
+            seen[d->index] = d->result.status();
+            if (d->index == 1) {
+                try {
+                    d->result.value();
+                } catch (const muster::timeout_error&) {
+                    timeout_error_kept = true;
+                }
+            }
+        }
+    });
+    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_THAT(seen, ElementsAre(Pair(0u, status::ok), Pair(1u, status::timed_out),
+                                  Pair(2u, status::ok), Pair(3u, status::timed_out)));
+    EXPECT_TRUE(timeout_error_kept);
+}
+
+TEST(AsCompletedTest, StreamWithADeadlineEndsWhenItsTasksFinish) {
+    int yielded = 0;
+    const auto start = clock::now();
+    run([&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(value_after(1, 0ms));
+        muster::options o;
+        o.deadline = clock::now() + 3s;
+        auto s = muster::as_completed(std::move(tasks), o);
+        while (co_await s.next()) ++yielded;
+    });
+    EXPECT_EQ(yielded, 1);
+    EXPECT_LT(clock::now() - start, 1500ms) << "the stream ended at its deadline, not at its end";
+}
+
+TEST(AsCompletedTest, TaskTimeoutYieldsSlowTasksAsTimedOut) {
+    std::map<std::size_t, status> seen;
+    const auto start = clock::now();
+    run([&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(value_after(0, forever));
+        tasks.push_back(value_after(1, 0ms));
+        muster::options o;
+        o.task_timeout = 50ms;
+        auto s = muster::as_completed(std::move(tasks), o);
+        while (auto d = co_await s.next()) seen[d->index] = d->result.status();
+    });
+    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_THAT(seen, ElementsAre(Pair(0u, status::timed_out), Pair(1u, status::ok)));
+}
+
+TEST(AsCompletedTest, FailFastYieldsTheFailureThenTheRestAsCancelled) {
+    std::vector<std::pair<std::size_t, status>> seen;
+    const auto start = clock::now();
+    run([&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(value_after(0, forever));
+        tasks.push_back(fail_after("boom", 10ms));
+        tasks.push_back(value_after(2, forever));
+        tasks.push_back(value_after(3, forever));
+        muster::options o;
+        o.policy = muster::policy::fail_fast;
+        auto s = muster::as_completed(std::move(tasks), o);
+        while (auto d = co_await s.next()) seen.emplace_back(d->index, d->result.status());
+    });
+    EXPECT_LT(clock::now() - start, 5s);
+    ASSERT_EQ(seen.size(), 4u);
+    EXPECT_THAT(seen[0], Pair(1u, status::failed));
+    std::vector<std::pair<std::size_t, status>> rest(seen.begin() + 1, seen.end());
+    EXPECT_THAT(rest, UnorderedElementsAre(Pair(0u, status::cancelled), Pair(2u, status::cancelled),
+                                           Pair(3u, status::cancelled)));
+}
+
+TEST(AsCompletedTest, NotStartedTasksAreNeverYielded) {
+    task_probe never;
+    std::vector<std::pair<std::size_t, status>> seen;
+    run([&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(fail_after("first fails", 0ms));
+        for (int i = 1; i < 5; ++i) tasks.push_back(probed(frame_token(never), i, 0ms));
+        muster::options o;
+        o.limit = 1;
+        o.policy = muster::policy::fail_fast;
+        auto s = muster::as_completed(std::move(tasks), o);
+        while (auto d = co_await s.next()) seen.emplace_back(d->index, d->result.status());
+    });
+    EXPECT_THAT(seen, ElementsAre(Pair(0u, status::failed)));
+    EXPECT_EQ(never.started, 0);
+    EXPECT_EQ(never.frames, 0);
+}
+
+// ---- early end: destroying the stream, cancelling the consumer ------------
+
+TEST(AsCompletedTest, CancelStopsTheTasksAndTheStreamStillYieldsThem) {
+    task_probe p;
+    std::vector<std::pair<std::size_t, status>> seen;
+    const auto start = clock::now();
+    run([&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(probed(frame_token(p), 0, 0ms));
+        for (int i = 1; i < 4; ++i) tasks.push_back(probed(frame_token(p), i, forever));
+        muster::options o;
+        o.limit = 3;  // the last task is still waiting for a slot: not_started, never yielded
+        auto s = muster::as_completed(std::move(tasks), o);
+        while (auto d = co_await s.next()) {
+            seen.emplace_back(d->index, d->result.status());
+            s.cancel();
+        }
+    });
+    EXPECT_LT(clock::now() - start, 5s);
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_THAT(seen[0], Pair(0u, status::ok));
+    std::vector<std::pair<std::size_t, status>> rest(seen.begin() + 1, seen.end());
+    EXPECT_THAT(rest,
+                UnorderedElementsAre(Pair(1u, status::cancelled), Pair(2u, status::cancelled)));
+    EXPECT_EQ(p.saw_cancellation, 2);
+    EXPECT_EQ(p.started, 3);
+    EXPECT_EQ(p.frames, 0);
+}
+
+TEST(AsCompletedTest, DestroyingTheStreamEarlyCancelsTheRemainingTasks) {
+    task_probe p;
+    std::optional<std::size_t> first_index;
+    bool consumer_done = false;
+    std::exception_ptr consumer_error;
+    const auto start = clock::now();
+    {
+        asio::io_context io;
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                std::vector<asio::awaitable<int>> tasks;
+                tasks.push_back(probed(frame_token(p), 0, 0ms));
+                for (int i = 1; i < 5; ++i) tasks.push_back(probed(frame_token(p), i, forever));
+                auto s = muster::as_completed(std::move(tasks));
+                while (auto d = co_await s.next()) {
+                    first_index = d->index;
+                    break;  // the stream dies at the end of this scope
+                }
+            },
+            [&](std::exception_ptr e) {
+                consumer_error = e;
+                consumer_done = true;
+            });
+        EXPECT_TRUE(run_until_idle(io)) << "tasks kept running after the stream was destroyed";
+        EXPECT_TRUE(consumer_done);
+        EXPECT_FALSE(consumer_error);
+        // Checked before the io_context is destroyed: the tasks' frames are
+        // gone because the tasks ended, not because the context was torn down.
+        EXPECT_EQ(p.frames, 0);
+    }
+    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_EQ(first_index, std::optional<std::size_t>{0});
+    EXPECT_EQ(p.started, 5);
+    EXPECT_EQ(p.ran_to_end, 1);
+    EXPECT_EQ(p.saw_cancellation, 4);
+}
+
+TEST(AsCompletedTest, CancellingTheConsumerStopsTheTasks) {
+    task_probe p;
+    bool consumer_done = false;
+    std::exception_ptr consumer_error;
+    const auto start = clock::now();
+    asio::cancellation_signal cancel_consumer;  // outlives the io_context and the emit
+    {
+        asio::io_context io;
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                std::vector<asio::awaitable<int>> tasks;
+                for (int i = 0; i < 4; ++i) tasks.push_back(probed(frame_token(p), i, forever));
+                auto s = muster::as_completed(std::move(tasks));
+                while (co_await s.next()) {
+                }
+            },
+            asio::bind_cancellation_slot(cancel_consumer.slot(), [&](std::exception_ptr e) {
+                consumer_error = e;
+                consumer_done = true;
+            }));
+        asio::steady_timer later(io, 50ms);
+        later.async_wait([&](boost::system::error_code) {
+            cancel_consumer.emit(asio::cancellation_type::terminal);
+        });
+        EXPECT_TRUE(run_until_idle(io)) << "tasks kept running after the consumer was cancelled";
+        EXPECT_TRUE(consumer_done);
+        EXPECT_EQ(p.frames, 0);
+    }
+    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_EQ(p.started, 4);
+    EXPECT_EQ(p.ran_to_end, 0);
+    EXPECT_EQ(p.saw_cancellation, 4);
+    // A cancelled coroutine's next co_await throws operation_aborted (Asio's
+    // throw_if_cancelled default); that is the only error allowed here.
+    if (consumer_error) {
+        try {
+            std::rethrow_exception(consumer_error);
+        } catch (const boost::system::system_error& e) {
+            EXPECT_EQ(e.code(), asio::error::operation_aborted);
+        } catch (...) {
+            ADD_FAILURE() << "the consumer ended with an unexpected exception";
+        }
+    }
+}
+
+TEST(AsCompletedTest, CancelledConsumerThatKeepsReadingGetsEveryOutcomeAsCancelled) {
+    // A consumer that turns off Asio's throw_if_cancelled keeps reading after
+    // its cancellation: the stream yields every stopped task, then ends, as
+    // completion_stream's documentation promises.
+    std::vector<status> seen;
+    bool ended = false;
+    asio::cancellation_signal cancel_consumer;
+    {
+        asio::io_context io;
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                co_await asio::this_coro::throw_if_cancelled(false);
+                std::vector<asio::awaitable<int>> tasks;
+                tasks.push_back(value_after(0, 0ms));
+                for (int i = 1; i < 4; ++i) tasks.push_back(value_after(i, forever));
+                auto s = muster::as_completed(std::move(tasks));
+                while (auto d = co_await s.next()) seen.push_back(d->result.status());
+                ended = true;
+            },
+            asio::bind_cancellation_slot(cancel_consumer.slot(),
+                                         [](std::exception_ptr e) { EXPECT_FALSE(e); }));
+        asio::steady_timer later(io, 50ms);
+        later.async_wait([&](boost::system::error_code) {
+            cancel_consumer.emit(asio::cancellation_type::terminal);
+        });
+        EXPECT_TRUE(run_until_idle(io));
+    }
+    EXPECT_TRUE(ended);
+    EXPECT_THAT(seen,
+                ElementsAre(status::ok, status::cancelled, status::cancelled, status::cancelled));
+}
+
+}  // namespace

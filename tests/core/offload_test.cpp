@@ -1,0 +1,414 @@
+#include <muster/core/offload.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio.hpp>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Runs `a` on `io` until everything on `io` is done, then returns its result
+/// or rethrows its exception.
+template <class T>
+T run(asio::io_context& io, asio::awaitable<T> a) {
+    auto f = asio::co_spawn(io, std::move(a), asio::use_future);
+    io.restart();
+    io.run();
+    return f.get();
+}
+
+/// Spins until `flag` is set, or gives up after a generous safety limit so a
+/// broken implementation fails the test instead of hanging it.
+bool wait_for(const std::atomic<bool>& flag) {
+    const auto give_up = std::chrono::steady_clock::now() + 5s;
+    while (!flag.load()) {
+        if (std::chrono::steady_clock::now() > give_up) return false;
+        std::this_thread::sleep_for(1ms);
+    }
+    return true;
+}
+
+struct custom_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// Sets an environment variable for the scope of one test.
+class scoped_env {
+  public:
+    scoped_env(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        ::setenv(name, value, 1);
+    }
+    scoped_env(const scoped_env&) = delete;
+    scoped_env& operator=(const scoped_env&) = delete;
+    ~scoped_env() {
+        if (old_) {
+            ::setenv(name_, old_->c_str(), 1);
+        } else {
+            ::unsetenv(name_);
+        }
+    }
+
+  private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+// ---- cpu_pool sizing ----------------------------------------------------------
+
+TEST(CpuPoolTest, CgroupV2QuotaIsRoundedUpToWholeCpus) {
+    using muster::detail::cpu_count_from_cgroup;
+    EXPECT_EQ(cpu_count_from_cgroup("200000 100000"), 2u);
+    EXPECT_EQ(cpu_count_from_cgroup("200000 100000\n"), 2u);
+    EXPECT_EQ(cpu_count_from_cgroup("150000 100000"), 2u);
+    EXPECT_EQ(cpu_count_from_cgroup("100000 100000"), 1u);
+    EXPECT_EQ(cpu_count_from_cgroup("50000 100000"), 1u);
+    EXPECT_EQ(cpu_count_from_cgroup("400000 50000"), 8u);
+}
+
+TEST(CpuPoolTest, UnlimitedOrGarbageCgroupV2QuotaFallsBack) {
+    using muster::detail::cpu_count_from_cgroup;
+    EXPECT_EQ(cpu_count_from_cgroup("max 100000"), std::nullopt);
+    EXPECT_EQ(cpu_count_from_cgroup("max 100000\n"), std::nullopt);
+    EXPECT_EQ(cpu_count_from_cgroup(""), std::nullopt);
+    EXPECT_EQ(cpu_count_from_cgroup("garbage"), std::nullopt);
+    EXPECT_EQ(cpu_count_from_cgroup("200000"), std::nullopt);
+    EXPECT_EQ(cpu_count_from_cgroup("-1 100000"), std::nullopt);
+    EXPECT_EQ(cpu_count_from_cgroup("200000 0"), std::nullopt);
+    EXPECT_EQ(cpu_count_from_cgroup("0 100000"), std::nullopt);
+    EXPECT_EQ(cpu_count_from_cgroup("2e5 1e5"), std::nullopt);
+    EXPECT_EQ(cpu_count_from_cgroup("200000 100000 7"), std::nullopt);
+    EXPECT_EQ(cpu_count_from_cgroup("99999999999999999999999 100000"), std::nullopt);
+}
+
+TEST(CpuPoolTest, CgroupV1QuotaIsParsedAndMinusOneFallsBack) {
+    using muster::detail::cpu_count_from_cgroup_v1;
+    EXPECT_EQ(cpu_count_from_cgroup_v1("200000\n", "100000\n"), 2u);
+    EXPECT_EQ(cpu_count_from_cgroup_v1("150000", "100000"), 2u);
+    EXPECT_EQ(cpu_count_from_cgroup_v1("-1\n", "100000\n"), std::nullopt);
+    EXPECT_EQ(cpu_count_from_cgroup_v1("abc", "100000"), std::nullopt);
+    EXPECT_EQ(cpu_count_from_cgroup_v1("200000", ""), std::nullopt);
+}
+
+TEST(CpuPoolTest, OwnCgroupV2PathIsFoundInProcSelfCgroup) {
+    using muster::detail::cgroup_v2_path;
+    EXPECT_EQ(cgroup_v2_path("0::/system.slice/app.service\n"), "/system.slice/app.service");
+    EXPECT_EQ(cgroup_v2_path("4:memory:/x\n1:cpu:/\n0::/\n"), "/");
+    EXPECT_EQ(cgroup_v2_path("4:memory:/x\n1:cpu:/\n"), std::nullopt);
+    EXPECT_EQ(cgroup_v2_path(""), std::nullopt);
+}
+
+TEST(CpuPoolTest, SourcesArePreferredInOrderEnvV2V1Hardware) {
+    using muster::detail::cpu_sources;
+    using muster::detail::resolve_cpu_count;
+    EXPECT_EQ(resolve_cpu_count(cpu_sources{"3", "200000 100000", "100000", "100000", 8}), 3u);
+    EXPECT_EQ(resolve_cpu_count(cpu_sources{{}, "200000 100000", "100000", "100000", 8}), 2u);
+    EXPECT_EQ(resolve_cpu_count(cpu_sources{{}, "max 100000", "100000", "100000", 8}), 1u);
+    EXPECT_EQ(resolve_cpu_count(cpu_sources{{}, {}, "300000", "100000", 8}), 3u);
+    EXPECT_EQ(resolve_cpu_count(cpu_sources{{}, "garbage", "-1", "100000", 8}), 8u);
+    EXPECT_EQ(resolve_cpu_count(cpu_sources{{}, {}, {}, {}, 6}), 6u);
+}
+
+TEST(CpuPoolTest, CountIsAtLeastOneAndQuotaIsCappedByHardware) {
+    using muster::detail::cpu_sources;
+    using muster::detail::resolve_cpu_count;
+    EXPECT_EQ(resolve_cpu_count(cpu_sources{{}, {}, {}, {}, 0}), 1u);
+    EXPECT_EQ(resolve_cpu_count(cpu_sources{{}, "800000 100000", {}, {}, 2}), 2u);
+    EXPECT_EQ(resolve_cpu_count(cpu_sources{{}, "800000 100000", {}, {}, 0}), 8u);
+}
+
+TEST(CpuPoolTest, EnvironmentVariableOverridesDefaultCount) {
+    {
+        scoped_env env("MUSTER_CPU_THREADS", "7");
+        EXPECT_EQ(muster::default_cpu_count(), 7u);
+    }
+    {
+        scoped_env env("MUSTER_CPU_THREADS", "1");
+        EXPECT_EQ(muster::default_cpu_count(), 1u);
+    }
+}
+
+TEST(CpuPoolTest, InvalidEnvironmentVariableIsReportedNotIgnored) {
+    for (const char* bad : {"0", "-2", "abc", "3x", "", "99999999999"}) {
+        scoped_env env("MUSTER_CPU_THREADS", bad);
+        EXPECT_THROW(muster::default_cpu_count(), std::invalid_argument) << "value '" << bad << "'";
+    }
+}
+
+TEST(CpuPoolTest, PoolIsOneProcessWideInstance) {
+    EXPECT_EQ(&muster::cpu_pool(), &muster::cpu_pool());
+    EXPECT_GE(muster::default_cpu_count(), 1u);
+}
+
+// ---- offload: results ---------------------------------------------------------
+
+TEST(OffloadTest, ReturnsTheFunctionsValue) {
+    asio::io_context io;
+    EXPECT_EQ(run(io, muster::offload([] { return 6 * 7; })), 42);
+}
+
+TEST(OffloadTest, VoidFunctionCompletesAfterItRan) {
+    asio::io_context io;
+    std::atomic<bool> ran{false};
+    run(io, muster::offload([&ran] { ran = true; }));
+    EXPECT_TRUE(ran);
+}
+
+TEST(OffloadTest, MoveOnlyResultsAreMovedBack) {
+    asio::io_context io;
+    auto p = run(io, muster::offload([] { return std::make_unique<int>(5); }));
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(*p, 5);
+
+    struct no_default {
+        explicit no_default(std::unique_ptr<std::string> s) : text(std::move(s)) {}
+        std::unique_ptr<std::string> text;
+    };
+    auto text = run(io, [&]() -> asio::awaitable<std::string> {
+        no_default r = co_await muster::offload(
+            [] { return no_default(std::make_unique<std::string>("moved")); });
+        co_return *r.text;
+    }());
+    EXPECT_EQ(text, "moved");
+}
+
+TEST(OffloadTest, MoveOnlyFunctionIsAccepted) {
+    asio::io_context io;
+    auto owned = std::make_unique<int>(9);
+    EXPECT_EQ(run(io, muster::offload([p = std::move(owned)] { return *p + 1; })), 10);
+}
+
+TEST(OffloadTest, ExceptionsCrossBackWithTheirType) {
+    asio::io_context io;
+    auto what = run(io, []() -> asio::awaitable<std::string> {
+        try {
+            co_await muster::offload([]() -> int { throw custom_error("from the pool"); });
+        } catch (const custom_error& e) {
+            co_return e.what();
+        }
+        co_return "nothing thrown";
+    }());
+    EXPECT_EQ(what, "from the pool");
+
+    EXPECT_THROW(run(io, muster::offload([] { throw 7; })), int);
+}
+
+TEST(OffloadTest, RunsOnAPoolThreadAndResumesOnTheIoThread) {
+    asio::io_context io;
+    const auto io_thread = std::this_thread::get_id();
+    auto [fn_thread, resumed_on] =
+        run(io, []() -> asio::awaitable<std::pair<std::thread::id, std::thread::id>> {
+            auto id = co_await muster::offload([] { return std::this_thread::get_id(); });
+            co_return std::pair{id, std::this_thread::get_id()};
+        }());
+    EXPECT_NE(fn_thread, io_thread);
+    EXPECT_EQ(resumed_on, io_thread);
+}
+
+TEST(OffloadTest, RunsOnTheGivenPool) {
+    asio::io_context io;
+    asio::thread_pool pool(1);
+    auto pool_thread = std::make_shared<std::thread::id>();
+    asio::post(pool, [pool_thread] { *pool_thread = std::this_thread::get_id(); });
+    auto by_ref = run(io, muster::offload(pool, [] { return std::this_thread::get_id(); }));
+    auto by_ex =
+        run(io, muster::offload(pool.get_executor(), [] { return std::this_thread::get_id(); }));
+    pool.join();
+    EXPECT_EQ(by_ref, *pool_thread);
+    EXPECT_EQ(by_ex, *pool_thread);
+}
+
+TEST(OffloadTest, FanOutOf64AllCompleteWithCorrectResults) {
+    asio::io_context io;
+    constexpr int n = 64;
+    std::vector<std::uint64_t> got(n, 0);
+    int completed = 0;
+    auto work = [](int i) {
+        std::uint64_t sum = 0;
+        for (std::uint64_t k = 0; k < 20'000 + static_cast<std::uint64_t>(i); ++k) sum += k * k;
+        return sum;
+    };
+    for (int i = 0; i < n; ++i) {
+        asio::co_spawn(io, muster::offload([i, work] { return work(i); }),
+                       [&, i](std::exception_ptr e, std::uint64_t v) {
+                           ASSERT_FALSE(e);
+                           got[static_cast<std::size_t>(i)] = v;
+                           ++completed;
+                       });
+    }
+    io.run();
+    EXPECT_EQ(completed, n);
+    for (int i = 0; i < n; ++i)
+        EXPECT_EQ(got[static_cast<std::size_t>(i)], work(i)) << "task " << i;
+}
+
+// ---- offload: cancellation ----------------------------------------------------
+
+TEST(OffloadTest, CancelledAwaitStillWaitsForTheRunningFunction) {
+    asio::io_context io;
+    asio::cancellation_signal signal;
+    std::atomic<bool> release{false};
+    std::atomic<bool> fn_returned{false};
+    std::optional<bool> fn_had_returned_at_completion;
+    int value = 0;
+
+    auto fn = [&] {
+        // Started: cancel from the io thread, then let the function finish
+        // only in a later turn. A completion posted by the cancellation
+        // itself would run before that turn.
+        asio::post(io, [&] {
+            signal.emit(asio::cancellation_type::terminal);
+            asio::post(io, [&] { release = true; });
+        });
+        wait_for(release);
+        fn_returned = true;
+        return 7;
+    };
+    asio::co_spawn(io, muster::offload(fn),
+                   asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, int v) {
+                       fn_had_returned_at_completion = fn_returned.load();
+                       EXPECT_FALSE(e);
+                       value = v;
+                   }));
+    io.run();
+    ASSERT_TRUE(fn_had_returned_at_completion.has_value());
+    EXPECT_TRUE(*fn_had_returned_at_completion);
+    EXPECT_EQ(value, 7);  // finished despite the request: its value is delivered
+}
+
+TEST(OffloadTest, CancellationReachesFunctionAsStopRequest) {
+    asio::io_context io;
+    asio::cancellation_signal signal;
+    bool saw_stop = false;
+    auto fn = [&](std::stop_token st) {
+        asio::post(io, [&] { signal.emit(asio::cancellation_type::terminal); });
+        const auto give_up = std::chrono::steady_clock::now() + 5s;
+        while (!st.stop_requested() && std::chrono::steady_clock::now() < give_up) {
+            std::this_thread::sleep_for(1ms);
+        }
+        return st.stop_requested();
+    };
+    asio::co_spawn(io, muster::offload(fn),
+                   asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, bool v) {
+                       EXPECT_FALSE(e);
+                       saw_stop = v;
+                   }));
+    io.run();
+    EXPECT_TRUE(saw_stop);
+}
+
+TEST(OffloadTest, PartialAndTotalCancellationAlsoRequestStop) {
+    for (auto type : {asio::cancellation_type::partial, asio::cancellation_type::total}) {
+        asio::io_context io;
+        asio::cancellation_signal signal;
+        bool saw_stop = false;
+        auto fn = [&, type](std::stop_token st) {
+            asio::post(io, [&, type] { signal.emit(type); });
+            const auto give_up = std::chrono::steady_clock::now() + 5s;
+            while (!st.stop_requested() && std::chrono::steady_clock::now() < give_up) {
+                std::this_thread::sleep_for(1ms);
+            }
+            return st.stop_requested();
+        };
+        auto task = [fn]() -> asio::awaitable<bool> {
+            co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+            co_return co_await muster::offload(fn);
+        };
+        asio::co_spawn(
+            io, task(),
+            asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, bool v) {
+                EXPECT_FALSE(e);
+                saw_stop = v;
+            }));
+        io.run();
+        EXPECT_TRUE(saw_stop) << "cancellation type " << static_cast<int>(type);
+    }
+}
+
+TEST(OffloadTest, FunctionNotYetStartedIsSkippedWhenCancelledFirst) {
+    asio::io_context io;
+    asio::thread_pool pool(1);
+    asio::cancellation_signal signal;
+    std::atomic<bool> blocker_started{false};
+    std::atomic<bool> release_blocker{false};
+    std::atomic<bool> fn_ran{false};
+    std::optional<boost::system::error_code> error;
+
+    // Fill the pool, so the offloaded function waits in its queue.
+    asio::post(pool, [&] {
+        blocker_started = true;
+        wait_for(release_blocker);
+    });
+    ASSERT_TRUE(wait_for(blocker_started));
+
+    auto task = [&]() -> asio::awaitable<void> {
+        asio::post(io, [&] { signal.emit(asio::cancellation_type::terminal); });
+        co_await muster::offload(pool, [&] { fn_ran = true; });
+    };
+    asio::co_spawn(io, task(),
+                   asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e) {
+                       release_blocker = true;
+                       try {
+                           if (e) std::rethrow_exception(e);
+                       } catch (const boost::system::system_error& se) {
+                           error = se.code();
+                       }
+                   }));
+    io.run();
+    pool.join();  // the queued job has run by now, and must have skipped fn
+    ASSERT_TRUE(error.has_value());
+    EXPECT_EQ(*error, asio::error::operation_aborted);
+    EXPECT_FALSE(fn_ran);
+}
+
+TEST(OffloadTest, FunctionStoppedByATimeoutDeliversWhatItThrew) {
+    // The way muster's collections time a task out: a timer emits terminal
+    // cancellation on the task's signal. Armed once the function runs, so a
+    // busy machine cannot turn this into a cancellation before the start.
+    asio::io_context io;
+    asio::cancellation_signal signal;
+    asio::steady_timer timeout(io);
+    auto arm_timeout = [&] {
+        timeout.expires_after(20ms);
+        timeout.async_wait(
+            [&](boost::system::error_code) { signal.emit(asio::cancellation_type::terminal); });
+    };
+    std::string what;
+    auto fn = [&](std::stop_token st) -> int {
+        asio::post(io, arm_timeout);
+        const auto give_up = std::chrono::steady_clock::now() + 5s;
+        while (!st.stop_requested() && std::chrono::steady_clock::now() < give_up) {
+            std::this_thread::sleep_for(1ms);
+        }
+        if (st.stop_requested()) throw custom_error("stopped at the timeout");
+        return 1;
+    };
+    asio::co_spawn(io, muster::offload(fn),
+                   asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, int) {
+                       try {
+                           if (e) std::rethrow_exception(e);
+                           what = "no exception";
+                       } catch (const custom_error& err) {
+                           what = err.what();
+                       } catch (...) {
+                           what = "another exception";
+                       }
+                   }));
+    io.run();
+    EXPECT_EQ(what, "stopped at the timeout");
+}
+
+}  // namespace
