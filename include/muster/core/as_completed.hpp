@@ -38,8 +38,12 @@ struct completed {
 /// pauses while that many results are unread.
 ///
 /// Cancellation: cancelling the coroutine waiting in `next()` stops the
-/// collection (running tasks are cancelled); the stream then still yields
-/// their outcomes until it ends. Destroying the stream before it ended also
+/// collection (running tasks are cancelled) and that `next()` still returns
+/// the next outcome. As everywhere in Asio, the cancelled coroutine's next
+/// `co_await` throws `operation_aborted` unless it first calls
+/// `co_await this_coro::throw_if_cancelled(false)`; a reader that does so
+/// gets every remaining outcome until the
+/// stream ends. Destroying the stream before it ended also
 /// stops the collection; the cancelled tasks finish in the background on the
 /// same executor and their outcomes are discarded.
 ///

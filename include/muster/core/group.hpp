@@ -139,6 +139,7 @@ class group_collector final : public collector<T> {
     using parked_list = std::list<parked_spawn>;
 
     struct park_cancel {
+        park_cancel(group_collector* s, std::size_t i) : self(s), index(i) {}
         group_collector* self;
         std::size_t index;
         void operator()(asio::cancellation_type_t) {
@@ -216,7 +217,8 @@ class group {
   public:
     /// Spawns a task, waiting for a free slot when `limit` tasks are in
     /// flight (back-pressure). `task` may be an `awaitable<T>` or a callable
-    /// returning one (needed for retries).
+    /// returning one. Only callables are retried under `o.retry`: a
+    /// ready-made awaitable can run once.
     ///
     /// Completion: once the task is admitted, or, if the group stopped (a
     /// deadline, a policy, cancellation), at once with the task recorded
