@@ -407,6 +407,27 @@ TEST(AsCompletedTest, NotStartedTasksAreNeverYielded) {
     EXPECT_EQ(never.frames, 0);
 }
 
+TEST(AsCompletedTest, StreamStartedPastItsDeadlineEndsAndIsDestroyedCleanly) {
+    task_probe never;
+    std::size_t yielded = 0;
+    run([&]() -> asio::awaitable<void> {
+        muster::options o;
+        o.deadline = clock::now();
+        {
+            auto s = muster::as_completed(
+                std::views::iota(0, 3) |
+                    std::views::transform([&never](int i) { return probed(frame_token(never), i, 0ms); }),
+                o);
+            while (auto d = co_await s.next()) ++yielded;
+        }  // destroyed at once after the end: nothing of it may still be scheduled
+        asio::steady_timer settle(co_await asio::this_coro::executor, 5ms);
+        co_await settle.async_wait(asio::use_awaitable);
+    });
+    EXPECT_EQ(yielded, 0u);
+    EXPECT_EQ(never.started, 0);
+    EXPECT_EQ(never.frames, 0);
+}
+
 // ---- early end: destroying the stream, cancelling the consumer ------------
 
 TEST(AsCompletedTest, CancelStopsTheTasksAndTheStreamStillYieldsThem) {

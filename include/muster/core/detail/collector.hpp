@@ -172,9 +172,9 @@ class collector {
     /// timer and posted step of it has finished, whoever else lets go.
     void start(std::shared_ptr<collector> self) {
         self_ = std::move(self);
-        if (deadline_ != clock::time_point::max()) {
-            if (clock::now() >= deadline_) stop(stop_reason::deadline);
-        }
+        // Run the first step inline; pump() itself stops at a deadline that
+        // has already passed. Marking it scheduled first means nothing it
+        // triggers posts a second step that could outlive the collector.
         pump_scheduled_ = true;
         pump();
     }
