@@ -437,9 +437,10 @@ struct initiate_offload {
 ///
 /// @code
 /// boost::asio::thread_pool decoders(4);
-/// auto pixels = co_await muster::offload(decoders.get_executor(), [bytes = std::move(bytes)] {
-///     return decode_png(bytes);
-/// });
+/// auto decode = [bytes = std::move(bytes)] { return decode_png(bytes); };
+/// // Named first: GCC 12 may destroy a capturing lambda twice when it is
+/// // written inside the co_await expression (see the README).
+/// auto pixels = co_await muster::offload(decoders.get_executor(), std::move(decode));
 /// @endcode
 template <detail::pool_executor Executor, detail::offloadable Fn>
 boost::asio::awaitable<detail::offload_result_t<Fn>> offload(Executor pool, Fn fn) {
@@ -475,9 +476,10 @@ boost::asio::awaitable<detail::offload_result_t<Fn>> offload(boost::asio::thread
 /// what `cpu_pool()` throws.
 ///
 /// @code
-/// auto thumb = co_await muster::offload([img = std::move(img)](std::stop_token st) {
+/// auto job = [img = std::move(img)](std::stop_token st) {
 ///     return resize(img, 256, st);  // checks st.stop_requested() between rows
-/// });
+/// };
+/// auto thumb = co_await muster::offload(std::move(job));
 /// @endcode
 template <detail::offloadable Fn>
 boost::asio::awaitable<detail::offload_result_t<Fn>> offload(Fn fn) {
