@@ -31,6 +31,8 @@
 #include <muster/core/scope.hpp>
 #include <muster/core/status.hpp>
 
+#include "task_probe.hpp"
+
 namespace {
 
 namespace asio = boost::asio;
@@ -39,109 +41,9 @@ using muster::clock;
 using muster::status;
 using ::testing::ElementsAre;
 
-// ---- local helpers -------------------------------------------------------
+// ---- local helpers (shared ones are in task_probe.hpp) -------------------
 
-/// Longest any single test may keep its io_context busy. Far above what any
-/// test needs; only a hang (a task that was not cancelled) reaches it.
-constexpr auto run_limit = 20s;
-
-/// A delay no test waits for: a task sleeping this long must be cancelled.
-constexpr auto forever = 10s;
-
-/// Runs the coroutine `make()` returns on a fresh io_context, until the
-/// context has no work left, and returns its result (rethrowing its
-/// exception). `make` stays alive for the whole run, so a test lambda may
-/// capture by reference. Fails the test when the coroutine does not finish
-/// within `run_limit`, or when work is still pending after it finished.
-template <class F>
-auto run(F make) -> typename std::invoke_result_t<F&>::value_type {
-    using T = typename std::invoke_result_t<F&>::value_type;
-    asio::io_context io;
-    std::exception_ptr error;
-    bool done = false;
-    auto finish = [&] {
-        io.run_for(run_limit);
-        if (!done) throw std::runtime_error("the test coroutine did not finish in time");
-        EXPECT_TRUE(io.stopped()) << "work was still pending after the test coroutine finished";
-        if (error) std::rethrow_exception(error);
-    };
-    if constexpr (std::is_void_v<T>) {
-        asio::co_spawn(io, make(), [&](std::exception_ptr e) {
-            error = e;
-            done = true;
-        });
-        finish();
-    } else {
-        std::optional<T> value;
-        asio::co_spawn(io, make(), [&](std::exception_ptr e, T v) {
-            error = e;
-            if (!e) value.emplace(std::move(v));
-            done = true;
-        });
-        finish();
-        return std::move(*value);
-    }
-}
-
-asio::awaitable<void> sleep_for(clock::duration d) {
-    asio::steady_timer timer(co_await asio::this_coro::executor, d);
-    co_await timer.async_wait(asio::use_awaitable);
-}
-
-struct test_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-asio::awaitable<int> value_after(int value, clock::duration d) {
-    co_await sleep_for(d);
-    co_return value;
-}
-
-asio::awaitable<int> fail_after(std::string message, clock::duration d) {
-    co_await sleep_for(d);
-    throw test_error(message);
-}
-
-/// What the probed tasks of one test did.
-struct task_probe {
-    int frames = 0;  ///< coroutine frames alive (created, not yet destroyed)
-    int started = 0;
-    int in_flight = 0;
-    int max_in_flight = 0;
-    int ran_to_end = 0;
-    int saw_cancellation = 0;  ///< tasks whose wait ended with operation_aborted
-};
-
-/// Passed by value into a probed coroutine, so it lives exactly as long as
-/// the coroutine's frame, whether or not the coroutine ever ran.
-class frame_token {
-  public:
-    explicit frame_token(task_probe& p) : p_(&p) { ++p_->frames; }
-    frame_token(const frame_token& o) : p_(o.p_) { ++p_->frames; }
-    frame_token& operator=(const frame_token&) = delete;
-    ~frame_token() { --p_->frames; }
-    task_probe& probe() const { return *p_; }
-
-  private:
-    task_probe* p_;
-};
-
-/// Sleeps `d`, then returns `value`, recording everything in its probe.
-asio::awaitable<int> probed(frame_token token, int value, clock::duration d) {
-    task_probe& p = token.probe();
-    ++p.started;
-    p.max_in_flight = std::max(p.max_in_flight, ++p.in_flight);
-    try {
-        co_await sleep_for(d);
-    } catch (const boost::system::system_error& e) {
-        --p.in_flight;
-        if (e.code() == asio::error::operation_aborted) ++p.saw_cancellation;
-        throw;
-    }
-    --p.in_flight;
-    ++p.ran_to_end;
-    co_return value;
-}
+using namespace muster_test_probe;
 
 /// Appends `name + " done"` to `log` when it finishes.
 asio::awaitable<int> logged(std::vector<std::string>* log, std::string name, clock::duration d) {
