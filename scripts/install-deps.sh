@@ -16,10 +16,18 @@ packages=(
     libgmock-dev
     libbenchmark-dev
     libmimalloc-dev
+    libcli11-dev
+    curl
     python3
     python3-aiohttp
     clang-format
     clang-tidy
+    # aws-lambda-ric (a test peer from npm) compiles AWS's C++ runtime and curl.
+    autoconf
+    automake
+    libtool
+    make
+    libcurl4-openssl-dev
 )
 
 # Node may come from somewhere other than Debian (and bring its own npm);

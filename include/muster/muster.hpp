@@ -7,6 +7,7 @@
 #include <muster/core/errors.hpp>
 #include <muster/core/from_callback.hpp>
 #include <muster/core/gather.hpp>
+#include <muster/core/ledger.hpp>
 #include <muster/core/group.hpp>
 #include <muster/core/offload.hpp>
 #include <muster/core/options.hpp>

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -16,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <muster/core/ledger.hpp>
 #include <muster/core/outcome.hpp>
 
 namespace muster {
@@ -27,9 +29,15 @@ namespace detail {
 class scope_state {
   public:
     scope_state(scope_state* parent, clock::time_point deadline) noexcept
-        : parent_(parent), deadline_(deadline) {
+        : parent_(parent), ledger_(parent ? parent->ledger_ : nullptr), deadline_(deadline) {
         if (parent_) parent_->add_ref();
     }
+    /// A root scope that keeps a ledger of its work (see `root_scope`).
+    scope_state(clock::time_point deadline, std::unique_ptr<task_ledger> ledger) noexcept
+        : parent_(nullptr),
+          ledger_(ledger.get()),
+          owned_ledger_(std::move(ledger)),
+          deadline_(deadline) {}
     scope_state(const scope_state&) = delete;
     scope_state& operator=(const scope_state&) = delete;
     ~scope_state() {
@@ -39,6 +47,9 @@ class scope_state {
     /// The effective deadline: already the minimum with every enclosing scope.
     clock::time_point deadline() const noexcept { return deadline_; }
     const scope_state* parent() const noexcept { return parent_; }
+    /// The ledger of the root scope, if it keeps one. Lives as long as this
+    /// state: every child holds a reference to its parent.
+    task_ledger* ledger() const noexcept { return ledger_; }
 
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
     void release() noexcept {
@@ -48,6 +59,8 @@ class scope_state {
   private:
     std::atomic<std::size_t> refs_{1};
     scope_state* parent_;
+    task_ledger* ledger_;
+    std::unique_ptr<task_ledger> owned_ledger_;
     clock::time_point deadline_;
 };
 
@@ -94,6 +107,12 @@ class scope_ptr {
 /// context) are forwarded to `Inner`; equality compares both the inner
 /// executor and the scope.
 ///
+/// When the scope's root keeps a `task_ledger`, copies of the executor that
+/// track outstanding work (the ones Asio holds while an operation is
+/// pending) are counted in it, and once the ledger is closed every function
+/// submitted to the executor is destroyed without running: work left behind
+/// by an invocation that has ended never runs inside a later one.
+///
 /// Thread-safety: like `Inner`'s; copies may be made and destroyed on any
 /// thread.
 template <class Inner>
@@ -102,7 +121,23 @@ class basic_scope_executor {
     using inner_executor_type = Inner;
 
     basic_scope_executor(Inner inner, detail::scope_ptr scope) noexcept
-        : inner_(std::move(inner)), scope_(std::move(scope)) {}
+        : inner_(std::move(inner)), scope_(std::move(scope)) {
+        if (auto* l = counting_ledger()) l->add_work();
+    }
+    basic_scope_executor(const basic_scope_executor& o) noexcept
+        : inner_(o.inner_), scope_(o.scope_) {
+        if (auto* l = counting_ledger()) l->add_work();
+    }
+    basic_scope_executor(basic_scope_executor&& o) noexcept
+        : inner_(std::move(o.inner_)), scope_(std::move(o.scope_)) {}
+    basic_scope_executor& operator=(basic_scope_executor o) noexcept {
+        std::swap(inner_, o.inner_);
+        std::swap(scope_, o.scope_);
+        return *this;
+    }
+    ~basic_scope_executor() {
+        if (auto* l = counting_ledger()) l->remove_work();
+    }
 
     const Inner& get_inner_executor() const noexcept { return inner_; }
     const detail::scope_state* scope() const noexcept { return scope_.get(); }
@@ -134,7 +169,17 @@ class basic_scope_executor {
 
     template <class Function>
     void execute(Function&& f) const {
-        boost::asio::execution::execute(inner_, std::forward<Function>(f));
+        task_ledger* l = scope_.get() ? scope_->ledger() : nullptr;
+        if (!l) {
+            boost::asio::execution::execute(inner_, std::forward<Function>(f));
+            return;
+        }
+        // The check happens where the function would run, on the executor's
+        // own thread: a handler dropped there is destroyed where it lives.
+        boost::asio::execution::execute(
+            inner_, [f = std::decay_t<Function>(std::forward<Function>(f)), scope = scope_]() mutable {
+                if (!scope->ledger()->closed()) std::move(f)();
+            });
     }
 
     friend bool operator==(const basic_scope_executor& a, const basic_scope_executor& b) noexcept {
@@ -145,6 +190,19 @@ class basic_scope_executor {
     }
 
   private:
+    /// The ledger to count this copy in: only copies that track outstanding
+    /// work count, and only when the root keeps a ledger.
+    task_ledger* counting_ledger() const noexcept {
+        namespace execution = boost::asio::execution;
+        if constexpr (boost::asio::can_query<const Inner&, execution::outstanding_work_t>::value) {
+            if (scope_.get() && boost::asio::query(inner_, execution::outstanding_work) ==
+                                    execution::outstanding_work.tracked) {
+                return scope_->ledger();
+            }
+        }
+        return nullptr;
+    }
+
     Inner inner_;
     detail::scope_ptr scope_;
 };
@@ -189,6 +247,42 @@ inline boost::asio::any_io_executor with_deadline(const boost::asio::any_io_exec
 }
 
 }  // namespace detail
+
+/// The root of a tree of work with its own deadline and `task_ledger`: the
+/// Lambda runtime opens one per invocation, and everything started on its
+/// executor (and, through it, every nested collection) inherits the deadline
+/// and is accounted in the ledger.
+///
+/// Lifetime: the ledger lives as long as the root or any executor of the
+/// scope does, so late work that still holds one can safely count itself
+/// out after the root is gone.
+///
+/// @code
+/// muster::root_scope scope(clock::now() + 3s);
+/// co_spawn(scope.executor(io.get_executor()), handler(), on_done);
+/// // ... once the handler is done:
+/// if (scope.ledger().pending_work() > 0) report_leak();
+/// scope.ledger().close();
+/// @endcode
+class root_scope {
+  public:
+    /// A root scope with `deadline` (`time_point::max()` for none).
+    explicit root_scope(clock::time_point deadline = clock::time_point::max())
+        : state_(detail::scope_ptr::adopt(
+              new detail::scope_state(deadline, std::make_unique<task_ledger>()))) {}
+
+    /// `ex`, carrying this scope.
+    template <class Inner>
+    basic_scope_executor<Inner> executor(Inner ex) const {
+        return basic_scope_executor<Inner>(std::move(ex), state_);
+    }
+
+    clock::time_point deadline() const noexcept { return state_->deadline(); }
+    task_ledger& ledger() const noexcept { return *state_->ledger(); }
+
+  private:
+    detail::scope_ptr state_;
+};
 
 /// The effective deadline of the calling task: the earliest deadline of the
 /// scopes it runs in (its own `task_timeout`, its collection's deadline, the

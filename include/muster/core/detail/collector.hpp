@@ -31,6 +31,7 @@
 
 #include <muster/core/detail/task_traits.hpp>
 #include <muster/core/errors.hpp>
+#include <muster/core/ledger.hpp>
 #include <muster/core/options.hpp>
 #include <muster/core/outcome.hpp>
 #include <muster/core/scope.hpp>
@@ -163,6 +164,7 @@ class collector {
         opts_.validate();
         deadline_ = std::min(opts_.deadline.value_or(clock::time_point::max()), deadline_of(ex_));
         child_ex_ = with_deadline(ex_, deadline_);
+        if (const scope_state* scope = find_scope(child_ex_)) ledger_ = scope->ledger();
     }
     collector(const collector&) = delete;
     collector& operator=(const collector&) = delete;
@@ -282,6 +284,7 @@ class collector {
             std::make_exception_ptr(not_started_error(not_started_message())));
         outcome_access::times(o).finished = clock::now();
         ++counts_[static_cast<std::size_t>(status::not_started)];
+        if (ledger_) ledger_->record(status::not_started, clock::duration::zero(), 0);
     }
 
     std::size_t in_flight() const noexcept { return in_flight_; }
@@ -464,6 +467,7 @@ class collector {
         }
         outcome_access::times(o).finished = now;
         outcome_access::set_attempts(o, l.attempts);
+        if (ledger_) ledger_->record(s, now - outcome_access::times(o).started, l.attempts);
         l.running = false;
         l.factory = nullptr;
         l.last_error = nullptr;
@@ -477,6 +481,7 @@ class collector {
         outcome<T>& o = slot(index);
         outcome_access::set_error(o, s, std::move(e));
         outcome_access::times(o).finished = now;
+        if (ledger_) ledger_->record(s, now - outcome_access::times(o).started, 1);
         record_finished(index, s);
     }
 
@@ -642,6 +647,7 @@ class collector {
 
     asio::any_io_executor ex_;
     asio::any_io_executor child_ex_;
+    task_ledger* ledger_ = nullptr;  ///< The root scope's account, when it keeps one.
     options opts_;
     clock::time_point deadline_;
     std::shared_ptr<collector> self_;

@@ -1,0 +1,454 @@
+// The run loop: ask for an invocation, run the handler in the invocation's
+// own scope, post what it returned (or threw), run its after-response work,
+// account for what it left behind, and ask again. One loop per poller; all
+// of them on one io_context thread.
+#include <muster/lambda/run.hpp>
+
+#include <cxxabi.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <muster/core/scope.hpp>
+#include <muster/lambda/errors.hpp>
+
+#include "config.hpp"
+#include "metrics.hpp"
+#include "runtime_api.hpp"
+
+namespace muster::lambda {
+
+namespace detail {
+
+boost::json::value parse_event(const std::string& payload) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(payload, ec);
+    if (ec) {
+        throw invalid_event_error("the event is not valid JSON: " + ec.message() + " (" +
+                                  std::to_string(payload.size()) + " bytes)");
+    }
+    return v;
+}
+
+}  // namespace detail
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using detail::http_response;
+using detail::runtime_api_client;
+using detail::runtime_config;
+
+/// What Lambda is told about a failure.
+struct error_report {
+    std::string type;
+    std::string message;
+};
+
+std::string demangle(const char* name) {
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name, nullptr, nullptr, &status),
+                                               std::free);
+    return status == 0 && out ? std::string(out.get()) : std::string(name);
+}
+
+/// Describes the exception being handled (call from a catch block).
+error_report describe_current_exception() {
+    error_report r;
+    const std::type_info* type = abi::__cxa_current_exception_type();
+    r.type = type ? demangle(type->name()) : "unknown";
+    try {
+        throw;
+    } catch (const function_error& e) {
+        r.type = e.error_type();
+        r.message = e.what();
+    } catch (const std::exception& e) {
+        r.message = e.what();
+    } catch (...) {
+        r.message = "an exception of type " + r.type + " (not derived from std::exception)";
+    }
+    return r;
+}
+
+std::string error_body(const error_report& e) {
+    return boost::json::serialize(boost::json::object{
+        {"errorMessage", e.message}, {"errorType", e.type}, {"stackTrace", boost::json::array{}}});
+}
+
+std::vector<detail::header> error_headers(const error_report& e) {
+    return {{"Lambda-Runtime-Function-Error-Type", e.type}};
+}
+
+std::string header_value(const http_response& r, std::string_view name) {
+    auto it = r.find(name);
+    return it == r.end() ? std::string() : std::string(it->value());
+}
+
+/// Epoch milliseconds this early are not an epoch deadline (some emulators
+/// send a constant such as 5000): 2001-09-09.
+constexpr long long earliest_epoch_ms = 1'000'000'000'000LL;
+
+/// The bounded backoff between failed attempts to reach the Runtime API:
+/// 20 ms, 80 ms, 320 ms, then 1 s, six retries in all (about 3.4 s).
+constexpr int max_retries = 6;
+std::chrono::milliseconds backoff(int retry) {
+    const long long ms = 20LL << (2 * std::min(retry, 6));
+    return std::chrono::milliseconds(std::min(ms, 1000LL));
+}
+
+void write_stdout(std::string line) {
+    line += '\n';
+    std::string_view rest = line;
+    while (!rest.empty()) {
+        const ssize_t n = ::write(STDOUT_FILENO, rest.data(), rest.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+/// Posts `error` to `/init/error`; failures to do so are logged.
+asio::awaitable<void> report_init_error(detail::endpoint api, logger log, error_report error) {
+    runtime_api_client client(co_await asio::this_coro::executor, std::move(api));
+    try {
+        auto r = co_await client.post("/2018-06-01/runtime/init/error", error_body(error),
+                                      "application/json", error_headers(error));
+        if (r.result_int() / 100 != 2) {
+            log.error("the Runtime API answered " + std::to_string(r.result_int()) +
+                      " to /init/error: " + r.body());
+        }
+    } catch (const boost::system::system_error& e) {
+        log.error(std::string("could not report the init error to the Runtime API: ") +
+                  e.what());
+    }
+}
+
+class runtime {
+  public:
+    runtime(asio::io_context& io, runtime_config config, handler_function handler, logger log)
+        : io_(io), config_(std::move(config)), handler_(std::move(handler)), log_(std::move(log)) {}
+
+    std::optional<int> exit_code() const noexcept { return exit_code_; }
+
+    /// Init, then the pollers.
+    asio::awaitable<void> start(std::function<asio::awaitable<void>()> init) {
+        if (init) {
+            std::optional<error_report> failed;
+            try {
+                co_await init();
+            } catch (...) {
+                failed = describe_current_exception();
+            }
+            if (failed) {
+                log_.fatal("init failed: " + failed->type + ": " + failed->message);
+                co_await report_init_error(config_.api, log_, *failed);
+                stop(1);
+                co_return;
+            }
+        }
+        for (std::size_t i = 0; i < config_.concurrency; ++i) {
+            asio::co_spawn(io_, poll(), [this](std::exception_ptr e) {
+                if (!e) return;
+                try {
+                    std::rethrow_exception(e);
+                } catch (...) {
+                    const error_report r = describe_current_exception();
+                    log_.fatal("the runtime loop failed: " + r.type + ": " + r.message);
+                }
+                stop(2);
+            });
+        }
+    }
+
+  private:
+    void stop(int code) {
+        if (!exit_code_) exit_code_ = code;
+        io_.stop();
+    }
+
+    asio::awaitable<void> poll() {
+        runtime_api_client client(io_.get_executor(), config_.api);
+        while (!exit_code_) {
+            std::optional<http_response> next = co_await next_invocation(client);
+            if (!next) co_return;
+            co_await handle(client, std::move(*next));
+        }
+    }
+
+    /// `/next`, retried with a bounded backoff. `std::nullopt` once the
+    /// runtime must stop (the reason is logged).
+    asio::awaitable<std::optional<http_response>> next_invocation(runtime_api_client& client) {
+        std::string last_error;
+        for (int retry = 0; retry <= max_retries; ++retry) {
+            if (retry > 0) {
+                asio::steady_timer timer(io_, backoff(retry - 1));
+                co_await timer.async_wait(asio::use_awaitable);
+            }
+            try {
+                http_response r = co_await client.next();
+                if (r.result_int() == 200) co_return r;
+                if (r.result_int() >= 500) {
+                    log_.fatal("the Runtime API failed on /next (" +
+                               std::to_string(r.result_int()) + "): " + r.body() +
+                               "; the runtime exits");
+                    stop(2);
+                    co_return std::nullopt;
+                }
+                last_error = "it answered " + std::to_string(r.result_int()) + ": " + r.body();
+            } catch (const boost::system::system_error& e) {
+                last_error = e.what();
+            }
+            log_.warn("/next failed (" + last_error + "); retrying");
+        }
+        log_.fatal("the Runtime API at " + config_.api.host + ":" + config_.api.port +
+                   " could not be reached for /next after " + std::to_string(max_retries + 1) +
+                   " attempts (last: " + last_error + "); the runtime exits");
+        stop(2);
+        co_return std::nullopt;
+    }
+
+    invocation_info read_invocation(http_response& next, clock::time_point received) {
+        invocation_info info;
+        info.request_id = header_value(next, "Lambda-Runtime-Aws-Request-Id");
+        info.function_arn = header_value(next, "Lambda-Runtime-Invoked-Function-Arn");
+        info.trace_id = header_value(next, "Lambda-Runtime-Trace-Id");
+        info.client_context = header_value(next, "Lambda-Runtime-Client-Context");
+        info.cognito_identity = header_value(next, "Lambda-Runtime-Cognito-Identity");
+        info.tenant_id = header_value(next, "Lambda-Runtime-Aws-Tenant-Id");
+        info.payload = std::move(next.body());
+
+        const std::string raw = header_value(next, "Lambda-Runtime-Deadline-Ms");
+        long long ms = -1;
+        if (!raw.empty() && raw.size() <= 18 &&
+            raw.find_first_not_of("0123456789") == std::string::npos) {
+            ms = std::stoll(raw);
+        }
+        if (ms < earliest_epoch_ms) {
+            if (!warned_deadline_) {
+                warned_deadline_ = true;
+                log_.warn(raw.empty()
+                              ? "the Runtime API sent no Lambda-Runtime-Deadline-Ms; "
+                                "invocations run without a deadline"
+                              : "Lambda-Runtime-Deadline-Ms: " + raw +
+                                    " is not an epoch time in milliseconds; invocations run "
+                                    "without a deadline");
+            }
+            return info;
+        }
+        const std::chrono::system_clock::time_point platform{std::chrono::milliseconds(ms)};
+        info.platform_deadline = platform;
+        const auto left = std::chrono::duration_cast<clock::duration>(
+            platform - std::chrono::system_clock::now());
+        const clock::duration margin =
+            std::min<clock::duration>(config_.deadline_margin, std::max(left, {}) / 10);
+        info.deadline = received + left - margin;
+        return info;
+    }
+
+    asio::awaitable<void> handle(runtime_api_client& client, http_response next) {
+        const auto received = clock::now();
+        invocation_info info = read_invocation(next, received);
+        if (info.request_id.empty()) {
+            log_.error("/next answered without a Lambda-Runtime-Aws-Request-Id; the invocation "
+                       "cannot be answered and is skipped");
+            co_return;
+        }
+        if (config_.concurrency == 1) {
+            // With one invocation at a time the process environment is the
+            // invocation's; with several it would be shared, so it is not set.
+            if (info.trace_id.empty()) ::unsetenv("_X_AMZN_TRACE_ID");
+            else ::setenv("_X_AMZN_TRACE_ID", info.trace_id.c_str(), 1);
+        }
+
+        root_scope scope(info.deadline);
+        invocation inv(std::move(info), log_);
+        const std::string id_segment = detail::encode_path_segment(inv.request_id());
+        const auto ex = scope.executor(io_.get_executor());
+
+        std::optional<response> result;
+        std::optional<error_report> failure;
+        try {
+            auto call = [this, &inv] { return handler_(inv); };
+            result = co_await asio::co_spawn(ex, std::move(call), asio::use_awaitable);
+        } catch (...) {
+            failure = describe_current_exception();
+        }
+
+        bool posted = false;
+        if (result) {
+            const std::size_t size = result->body.size();
+            posted = co_await post(client, inv, "/2018-06-01/runtime/invocation/" + id_segment +
+                                                   "/response",
+                                   std::move(result->body), std::move(result->content_type), {},
+                                   size);
+        } else {
+            inv.log().error("Invoke Error " + error_body(*failure));
+            posted = co_await post(client, inv,
+                                   "/2018-06-01/runtime/invocation/" + id_segment + "/error",
+                                   error_body(*failure), "application/json",
+                                   error_headers(*failure), 0);
+        }
+        const auto duration = clock::now() - received;
+        if (!posted) co_return;  // The runtime is stopping.
+
+        for (auto& fn : detail::invocation_access::take_after_response(inv)) {
+            try {
+                co_await asio::co_spawn(ex, std::move(fn), asio::use_awaitable);
+            } catch (...) {
+                const error_report r = describe_current_exception();
+                inv.log().error("after_response failed: " + r.type + ": " + r.message);
+            }
+        }
+
+        // Let what finished on this turn unwind, then see what is left.
+        co_await asio::post(io_.get_executor(), asio::use_awaitable);
+        const std::size_t pending = scope.ledger().pending_work();
+        scope.ledger().close();
+        if (pending > 0) {
+            inv.log().error(
+                std::to_string(pending) +
+                " piece(s) of work started by this invocation were still pending when it ended "
+                "(a detached coroutine, timer or callback on its executor); they are dropped "
+                "and will not run in a later invocation");
+        }
+
+        if (config_.metrics) {
+            const task_stats stats = scope.ledger().stats();
+            detail::invocation_metrics m;
+            m.namespace_name = config_.metrics_namespace;
+            m.function_name = config_.function_name;
+            m.request_id = inv.request_id();
+            m.tasks = &stats;
+            m.pending_work = pending;
+            m.duration = duration;
+            m.failed = failure.has_value();
+            write_stdout(detail::emf_line(m));
+        }
+    }
+
+    /// Posts to `/response` or `/error`, retrying transport failures with
+    /// the bounded backoff. False once the runtime must stop.
+    asio::awaitable<bool> post(runtime_api_client& client, const invocation& inv,
+                               std::string path, std::string body, std::string content_type,
+                               std::vector<detail::header> headers, std::size_t response_size) {
+        std::string last_error;
+        for (int retry = 0; retry <= max_retries; ++retry) {
+            if (retry > 0) {
+                asio::steady_timer timer(io_, backoff(retry - 1));
+                co_await timer.async_wait(asio::use_awaitable);
+            }
+            http_response r;
+            try {
+                r = co_await client.post(path, body, content_type, headers);
+            } catch (const boost::system::system_error& e) {
+                last_error = e.what();
+                inv.log().warn("posting to " + path + " failed (" + last_error + "); retrying");
+                continue;
+            }
+            const unsigned code = r.result_int();
+            if (code / 100 == 2) co_return true;
+            if (code == 413) {
+                // Lambda reports the oversized response to the caller itself;
+                // posting /error now would be refused.
+                inv.log().error("the response is too large for Lambda (" +
+                                std::to_string(response_size) +
+                                " bytes; the limit is 6 MiB), which reports it to the caller "
+                                "as an error: " + r.body());
+            } else if (code == 400) {
+                inv.log().error("the Runtime API refused " + path + " as a bad request (400): " +
+                                r.body());
+            } else if (code == 403) {
+                inv.log().error("the Runtime API refused " + path +
+                                " (403: the invocation was already answered or has ended): " +
+                                r.body());
+            } else if (code >= 500) {
+                inv.log().fatal("the Runtime API failed on " + path + " (" +
+                                std::to_string(code) + "): " + r.body() +
+                                "; the runtime exits");
+                stop(2);
+                co_return false;
+            } else {
+                inv.log().error("the Runtime API answered " + std::to_string(code) + " to " +
+                                path + ": " + r.body());
+            }
+            co_return true;
+        }
+        inv.log().fatal("could not post to " + path + " after " +
+                        std::to_string(max_retries + 1) + " attempts (last: " + last_error +
+                        "); the runtime exits");
+        stop(2);
+        co_return false;
+    }
+
+    asio::io_context& io_;
+    runtime_config config_;
+    handler_function handler_;
+    logger log_;
+    std::optional<int> exit_code_;
+    bool warned_deadline_ = false;
+};
+
+/// Reports an environment that keeps the runtime from starting, when the
+/// Runtime API's address itself is usable.
+void report_environment_error(detail::endpoint api, const logger& log, std::string message) {
+    asio::io_context io(1);
+    asio::co_spawn(io,
+                   report_init_error(std::move(api), log,
+                                     {"Runtime.InvalidEnvironment", std::move(message)}),
+                   asio::detached);
+    io.run();
+}
+
+}  // namespace
+
+int run(handler_function handler, run_options options) {
+    const detail::log_settings logs = detail::read_log_settings();
+    const logger log(logs.format, logs.level);
+    if (!logs.warning.empty()) log.warn(logs.warning);
+
+    runtime_config config;
+    try {
+        config = detail::read_config(options, logs);
+        if (!handler) throw std::invalid_argument("muster::lambda::run was given no handler");
+    } catch (const std::exception& e) {
+        log.fatal(std::string("cannot start: ") + e.what());
+        if (auto api = detail::env("AWS_LAMBDA_RUNTIME_API")) {
+            try {
+                report_environment_error(detail::parse_endpoint(*api), log, e.what());
+            } catch (const std::invalid_argument&) {
+                // The address itself is what is wrong: nowhere to report to.
+            }
+        }
+        return 1;
+    }
+
+    asio::io_context io(1);
+    runtime rt(io, std::move(config), std::move(handler), log);
+    asio::co_spawn(io, rt.start(std::move(options.init)), asio::detached);
+    io.run();
+    return rt.exit_code().value_or(2);
+}
+
+}  // namespace muster::lambda

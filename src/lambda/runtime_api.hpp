@@ -1,0 +1,82 @@
+// The transport to the Lambda Runtime API: where it is, and one keep-alive
+// HTTP/1.1 connection per poller. Knows routes and status codes, nothing of
+// handlers or invocations.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace muster::lambda::detail {
+
+/// Where the Runtime API listens, parsed from `AWS_LAMBDA_RUNTIME_API`:
+/// `host:port`, optionally with `http://` and a path prefix.
+struct endpoint {
+    std::string host;
+    std::string port;
+    std::string prefix;  ///< Empty, or a path starting with '/' and no trailing '/'.
+
+    /// `prefix` + `path` (which starts with '/').
+    std::string target(std::string_view path) const;
+};
+
+/// Errors: `std::invalid_argument` naming what is wrong with `value`.
+endpoint parse_endpoint(std::string_view value);
+
+/// The request id as it may appear in a path segment (percent-encoded
+/// where it holds anything but unreserved characters).
+std::string encode_path_segment(std::string_view segment);
+
+using http_response = boost::beast::http::response<boost::beast::http::string_body>;
+
+/// One header to send besides the ones every request carries.
+struct header {
+    std::string name;
+    std::string value;
+};
+
+/// A keep-alive connection to the Runtime API, opened on first use and
+/// reopened after the server closes it.
+///
+/// Errors: `boost::system::system_error` when the server cannot be reached
+/// or answers with something that is not HTTP. A request on a reused
+/// connection that fails before any answer arrived is sent once more on a
+/// fresh one (the server may have closed an idle connection).
+class runtime_api_client {
+  public:
+    runtime_api_client(boost::asio::any_io_executor ex, endpoint ep);
+
+    /// `GET /2018-06-01/runtime/invocation/next`: long-polls, never times out.
+    boost::asio::awaitable<http_response> next();
+    /// `POST` `body` to `path` (below the prefix).
+    boost::asio::awaitable<http_response> post(std::string path, std::string body,
+                                               std::string content_type,
+                                               std::vector<header> headers = {});
+
+    const endpoint& where() const noexcept { return endpoint_; }
+
+  private:
+    boost::asio::awaitable<http_response> exchange(
+        boost::beast::http::request<boost::beast::http::string_body> request);
+    boost::asio::awaitable<void> connect();
+
+    endpoint endpoint_;
+    boost::beast::tcp_stream stream_;
+    boost::beast::flat_buffer buffer_;
+    bool connected_ = false;
+};
+
+/// How much a Runtime API answer may hold: a 6 MiB payload with room to
+/// spare, so an oversized one is still read and reported, not cut off.
+inline constexpr std::size_t max_payload_bytes = 16 * 1024 * 1024;
+
+}  // namespace muster::lambda::detail

@@ -1,0 +1,168 @@
+#include <muster/core/scope.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <muster/core/gather.hpp>
+#include <muster/core/group.hpp>
+#include <muster/core/ledger.hpp>
+#include <muster/core/options.hpp>
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using muster::clock;
+using muster::status;
+
+asio::awaitable<int> after(clock::duration d, int v) {
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(asio::use_awaitable);
+    co_return v;
+}
+
+asio::awaitable<int> fail_after(clock::duration d) {
+    co_await after(d, 0);
+    throw std::runtime_error("boom");
+}
+
+/// Runs `body` on `scope`'s executor over a fresh io_context until it is
+/// done, then lets any work it queued settle.
+template <class Body>
+void run_in(muster::root_scope& scope, asio::io_context& io, Body body) {
+    bool done = false;
+    asio::co_spawn(scope.executor(io.get_executor()), std::move(body),
+                   [&done](std::exception_ptr e) {
+                       if (e) std::rethrow_exception(e);
+                       done = true;
+                   });
+    while (!done) io.run_one();
+    io.poll();
+}
+
+TEST(RootScopeTest, LedgerRecordsEveryTaskOfNestedCollections) {
+    asio::io_context io;
+    muster::root_scope scope;
+    run_in(scope, io, []() -> asio::awaitable<void> {
+        muster::options o;
+        o.retry.attempts = 2;
+        o.retry.initial_backoff = 1ms;
+        // Retries need tasks that can be made again: callables.
+        std::vector<std::function<asio::awaitable<int>()>> tasks{
+            [] { return after(1ms, 1); }, [] { return fail_after(1ms); }};
+        auto outer = co_await muster::gather(std::move(tasks), o);
+        EXPECT_EQ(outer.count(status::ok), 1u);
+        // A nested collection inside a task of the scope counts too.
+        auto inner = co_await muster::with_group<int>({}, [](muster::group<int>& g) -> asio::awaitable<void> {
+            co_await g.spawn(after(1ms, 3));
+        });
+        EXPECT_EQ(inner.size(), 1u);
+    });
+    const muster::task_stats stats = scope.ledger().stats();
+    EXPECT_EQ(stats.count(status::ok), 2u);
+    EXPECT_EQ(stats.count(status::failed), 1u);
+    EXPECT_EQ(stats.retries, 1u);
+    EXPECT_EQ(stats.latencies.size(), 3u);
+    EXPECT_EQ(scope.ledger().pending_work(), 0u);
+}
+
+TEST(RootScopeTest, TasksInheritTheRootDeadline) {
+    asio::io_context io;
+    muster::root_scope scope(clock::now() + 30ms);
+    run_in(scope, io, []() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(after(1ms, 1));
+        tasks.push_back(after(5s, 2));
+        auto r = co_await muster::gather(std::move(tasks), muster::options{});
+        EXPECT_EQ(r[0].status(), status::ok);
+        EXPECT_EQ(r[1].status(), status::timed_out);
+    });
+    EXPECT_EQ(scope.ledger().stats().count(status::timed_out), 1u);
+}
+
+TEST(RootScopeTest, DetachedWorkIsPendingAfterTheBodyReturns) {
+    asio::io_context io;
+    muster::root_scope scope;
+    auto fired = std::make_shared<bool>(false);
+    run_in(scope, io, [fired]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        auto timer = std::make_shared<asio::steady_timer>(ex, 20ms);
+        timer->async_wait([timer, fired](boost::system::error_code) { *fired = true; });
+        co_return;
+    });
+    EXPECT_GT(scope.ledger().pending_work(), 0u);
+    EXPECT_FALSE(*fired);
+}
+
+TEST(RootScopeTest, ClosedScopeDropsLateWorkWithoutRunningIt) {
+    asio::io_context io;
+    muster::root_scope scope;
+    auto fired = std::make_shared<bool>(false);
+    std::weak_ptr<asio::steady_timer> alive;
+    run_in(scope, io, [fired, &alive]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        auto timer = std::make_shared<asio::steady_timer>(ex, 10ms);
+        alive = timer;
+        timer->async_wait([timer, fired](boost::system::error_code) { *fired = true; });
+        co_return;
+    });
+    scope.ledger().close();
+    io.run_for(200ms);
+    EXPECT_FALSE(*fired);
+    EXPECT_TRUE(alive.expired()) << "the dropped handler (and the timer it owned) was destroyed";
+    EXPECT_EQ(scope.ledger().pending_work(), 0u);
+}
+
+TEST(RootScopeTest, OpenScopeRunsLateWork) {
+    asio::io_context io;
+    muster::root_scope scope;
+    auto fired = std::make_shared<bool>(false);
+    run_in(scope, io, [fired]() -> asio::awaitable<void> {
+        auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, 5ms);
+        timer->async_wait([timer, fired](boost::system::error_code) { *fired = true; });
+        co_return;
+    });
+    io.run_for(200ms);
+    EXPECT_TRUE(*fired);
+    EXPECT_EQ(scope.ledger().pending_work(), 0u);
+}
+
+TEST(RootScopeTest, DetachedCoroutineIsDroppedOnceClosed) {
+    asio::io_context io;
+    muster::root_scope scope;
+    auto steps = std::make_shared<int>(0);
+    run_in(scope, io, [steps]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        asio::co_spawn(
+            ex,
+            [steps]() -> asio::awaitable<void> {
+                for (;;) {
+                    ++*steps;
+                    asio::steady_timer t(co_await asio::this_coro::executor, 5ms);
+                    co_await t.async_wait(asio::use_awaitable);
+                }
+            },
+            asio::detached);
+        co_return;
+    });
+    EXPECT_GT(scope.ledger().pending_work(), 0u);
+    scope.ledger().close();
+    const int before = *steps;
+    io.run_for(100ms);
+    EXPECT_EQ(*steps, before);
+    EXPECT_EQ(scope.ledger().pending_work(), 0u);
+}
+
+}  // namespace

@@ -1,0 +1,196 @@
+// A Lambda function built on muster's runtime, for the runtime's tests.
+// `_HANDLER` picks the behaviour; MUSTER_TEST_INIT_FAIL=1 makes init throw.
+#include <muster/lambda.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace lambda = muster::lambda;
+using lambda::invocation;
+using lambda::response;
+using muster::clock;
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds ms) {
+    asio::steady_timer t(co_await asio::this_coro::executor, ms);
+    co_await t.async_wait(asio::use_awaitable);
+}
+
+std::int64_t field(const json::value& v, const char* name, std::int64_t fallback) {
+    if (const auto* o = v.if_object())
+        if (const auto* f = o->if_contains(name))
+            if (f->is_int64()) return f->as_int64();
+    return fallback;
+}
+
+void say(const std::string& line) {
+    const std::string l = line + "\n";
+    [[maybe_unused]] auto n = ::write(STDERR_FILENO, l.data(), l.size());
+}
+
+asio::awaitable<response> info(invocation& inv) {
+    json::object o;
+    o["request_id"] = inv.request_id();
+    o["function_arn"] = inv.function_arn();
+    o["trace_id"] = inv.trace_id();
+    o["client_context"] = inv.client_context();
+    o["cognito_identity"] = inv.cognito_identity();
+    o["tenant_id"] = inv.tenant_id();
+    o["payload"] = inv.payload();
+    const char* trace = std::getenv("_X_AMZN_TRACE_ID");
+    o["env_trace_id"] = trace ? json::value(trace) : json::value(nullptr);
+    o["has_deadline"] = inv.has_deadline();
+    if (inv.has_deadline()) {
+        o["remaining_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(inv.remaining()).count();
+        const auto scope_left = co_await muster::remaining();
+        o["scope_remaining_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(scope_left).count();
+    }
+    if (inv.platform_deadline()) {
+        const auto platform_left = *inv.platform_deadline() - std::chrono::system_clock::now();
+        o["platform_remaining_ms"] =
+            std::chrono::duration_cast<std::chrono::milliseconds>(platform_left).count();
+    }
+    co_return response::json(o);
+}
+
+asio::awaitable<int> nap(std::chrono::milliseconds ms, int v) {
+    co_await sleep_for(ms);
+    co_return v;
+}
+
+/// Gathers `n` tasks of `task_ms` each and reports how they ended.
+asio::awaitable<json::value> fanout(const json::value& event) {
+    const auto n = field(event, "n", 100);
+    const auto task_ms = std::chrono::milliseconds(field(event, "task_ms", 10000));
+    const auto started = clock::now();
+    std::vector<asio::awaitable<int>> tasks;
+    for (std::int64_t i = 0; i < n; ++i) tasks.push_back(nap(task_ms, static_cast<int>(i)));
+    muster::options o;
+    o.limit = static_cast<std::size_t>(field(event, "limit", 1000));
+    auto results = co_await muster::gather(std::move(tasks), o);
+    json::object counts;
+    for (auto s : {muster::status::ok, muster::status::failed, muster::status::timed_out,
+                   muster::status::cancelled, muster::status::not_started}) {
+        counts[muster::to_string(s)] = results.count(s);
+    }
+    co_return json::object{
+        {"counts", counts},
+        {"elapsed_ms", std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started).count()}};
+}
+
+/// Runs `tasks` tasks of `ms` each and says whether every task saw this
+/// invocation's deadline.
+asio::awaitable<response> concurrent(invocation& inv) {
+    const json::value event = json::parse(inv.payload());
+    const auto k = field(event, "tasks", 1);
+    const auto ms = std::chrono::milliseconds(field(event, "ms", 100));
+    std::vector<asio::awaitable<bool>> tasks;
+    const auto expected = inv.deadline();
+    for (std::int64_t i = 0; i < k; ++i) {
+        tasks.push_back([](std::chrono::milliseconds ms, clock::time_point expected) -> asio::awaitable<bool> {
+            co_await sleep_for(ms);
+            co_return co_await muster::current_deadline() == expected;
+        }(ms, expected));
+    }
+    auto results = co_await muster::gather(std::move(tasks), muster::options{});
+    bool all = true;
+    for (auto& r : results) all = all && r.ok() && r.value();
+    co_return response::json(json::object{{"request_id", inv.request_id()},
+                                          {"tasks", results.count(muster::status::ok)},
+                                          {"deadline_matches", all}});
+}
+
+lambda::handler_function pick(const std::string& name) {
+    if (name == "info") return info;
+    if (name == "concurrent") return concurrent;
+    if (name == "throw") {
+        return [](invocation& inv) -> asio::awaitable<response> {
+            throw std::runtime_error("it broke: " + inv.payload());
+            co_return response{};
+        };
+    }
+    if (name == "function_error") {
+        return [](invocation&) -> asio::awaitable<response> {
+            throw lambda::function_error("ImageTooLarge", "42 MB is over the limit");
+            co_return response{};
+        };
+    }
+    if (name == "leak_timer") {
+        return [](invocation&) -> asio::awaitable<response> {
+            auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
+                                                              std::chrono::milliseconds(100));
+            timer->async_wait([timer](boost::system::error_code) { say("LEAKED TIMER FIRED"); });
+            co_return response::json(json::object{{"ok", true}});
+        };
+    }
+    if (name == "sleep") {
+        return [](invocation& inv) -> asio::awaitable<response> {
+            const auto ms = field(json::parse(inv.payload()), "ms", 100);
+            co_await sleep_for(std::chrono::milliseconds(ms));
+            co_return response::json(json::object{{"slept", ms}});
+        };
+    }
+    if (name == "after_response") {
+        return [](invocation& inv) -> asio::awaitable<response> {
+            inv.after_response([]() -> asio::awaitable<void> {
+                co_await sleep_for(std::chrono::milliseconds(200));
+                say("AFTER RESPONSE RAN");
+            });
+            inv.after_response([] { throw std::runtime_error("flush failed"); });
+            co_return response::json(json::object{{"ok", true}});
+        };
+    }
+    if (name == "big") {
+        return [](invocation& inv) -> asio::awaitable<response> {
+            const auto bytes = field(json::parse(inv.payload()), "bytes", 7 * 1024 * 1024);
+            co_return response::text(std::string(static_cast<std::size_t>(bytes), 'x'));
+        };
+    }
+    if (name == "log") {
+        return [](invocation& inv) -> asio::awaitable<response> {
+            inv.log().debug("a debug line");
+            inv.log().info("an info line");
+            inv.log().warn("a warn line");
+            inv.log().error("an error line");
+            co_return response::text("logged");
+        };
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+int main() {
+    const char* handler = std::getenv("_HANDLER");
+    const std::string name = handler ? handler : "";
+    lambda::run_options options;
+    if (const char* fail = std::getenv("MUSTER_TEST_INIT_FAIL"); fail && std::string(fail) == "1") {
+        options.init = []() -> asio::awaitable<void> {
+            throw std::runtime_error("the configuration bucket is missing");
+            co_return;
+        };
+    }
+    if (name == "echo") {
+        return lambda::run(
+            [](const json::value& event) -> asio::awaitable<json::value> {
+                co_return json::object{{"echo", event}};
+            },
+            options);
+    }
+    if (name == "fanout") return lambda::run(fanout, options);
+    return lambda::run(pick(name), options);
+}
