@@ -296,6 +296,11 @@ class runtime {
             failure = describe_current_exception();
         }
 
+        // The handler is done: whatever of it is still pending now was left
+        // behind. Account for it before the response goes out, since a
+        // platform may freeze the process as soon as it has the response.
+        std::size_t pending = co_await settle(scope, inv, "the handler returned");
+
         bool posted = false;
         if (result) {
             const std::size_t size = result->body.size();
@@ -313,29 +318,30 @@ class runtime {
         const auto duration = clock::now() - received;
         if (!posted) co_return;  // The runtime is stopping.
 
-        for (auto& fn : detail::invocation_access::take_after_response(inv)) {
-            try {
-                co_await asio::co_spawn(ex, std::move(fn), asio::use_awaitable);
-            } catch (...) {
-                const error_report r = describe_current_exception();
-                inv.log().error("after_response failed: " + r.type + ": " + r.message);
+        // After-response work gets a scope of its own (same deadline): the
+        // handler's is closed, and this one is accounted for the same way.
+        task_stats stats = scope.ledger().stats();
+        auto after = detail::invocation_access::take_after_response(inv);
+        if (!after.empty()) {
+            root_scope after_scope(inv.deadline());
+            const auto after_ex = after_scope.executor(io_.get_executor());
+            for (auto& fn : after) {
+                try {
+                    co_await asio::co_spawn(after_ex, std::move(fn), asio::use_awaitable);
+                } catch (...) {
+                    const error_report r = describe_current_exception();
+                    inv.log().error("after_response failed: " + r.type + ": " + r.message);
+                }
             }
-        }
-
-        // Let what finished on this turn unwind, then see what is left.
-        co_await asio::post(io_.get_executor(), asio::use_awaitable);
-        const std::size_t pending = scope.ledger().pending_work();
-        scope.ledger().close();
-        if (pending > 0) {
-            inv.log().error(
-                std::to_string(pending) +
-                " piece(s) of work started by this invocation were still pending when it ended "
-                "(a detached coroutine, timer or callback on its executor); they are dropped "
-                "and will not run in a later invocation");
+            pending += co_await settle(after_scope, inv, "its after_response work returned");
+            const task_stats more = after_scope.ledger().stats();
+            for (std::size_t i = 0; i < status_count; ++i) stats.by_status[i] += more.by_status[i];
+            stats.retries += more.retries;
+            stats.latencies.insert(stats.latencies.end(), more.latencies.begin(),
+                                   more.latencies.end());
         }
 
         if (config_.metrics) {
-            const task_stats stats = scope.ledger().stats();
             detail::invocation_metrics m;
             m.namespace_name = config_.metrics_namespace;
             m.function_name = config_.function_name;
@@ -346,6 +352,26 @@ class runtime {
             m.failed = failure.has_value();
             write_stdout(detail::emf_line(m));
         }
+    }
+
+    /// Closes `scope` once what finished in it has unwound, reporting what
+    /// it still had pending (which is then dropped, never run). Returns that
+    /// count.
+    asio::awaitable<std::size_t> settle(const root_scope& scope, const invocation& inv,
+                                        const char* when) {
+        // One turn of the event loop lets the frames of finished coroutines
+        // unwind (a co_spawn completes before its frame is gone).
+        co_await asio::post(io_.get_executor(), asio::use_awaitable);
+        const std::size_t pending = scope.ledger().pending_work();
+        scope.ledger().close();
+        if (pending > 0) {
+            inv.log().error(std::to_string(pending) +
+                            " piece(s) of work started by this invocation were still pending "
+                            "when " + when +
+                            " (a detached coroutine, timer or callback on its executor); they "
+                            "are dropped and will not run in a later invocation");
+        }
+        co_return pending;
     }
 
     /// Posts to `/response` or `/error`, retrying transport failures with
