@@ -33,6 +33,7 @@ die() {
     exit 1
 }
 
+[[ -x $bench_dir/lambda/runtime_bench ]] || die "$bench_dir/lambda/runtime_bench is missing: run 'make bench'"
 [[ -x $bench_dir/core_bench ]] || die "$bench_dir/core_bench is missing: run 'make bench' (or cmake --preset release && cmake --build --preset release)"
 [[ -x $python ]] || die "$python is missing: install Debian's python3 (make deps)"
 command -v node >/dev/null || die "node is missing"
@@ -114,6 +115,13 @@ if [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
     fi
     run python $python bench/peers/gather.py "$peer_runs"
     run node node --expose-gc bench/peers/gather.mjs "$peer_runs"
+    # The Lambda runtime against AWS's Node client, both driven by the same
+    # in-process Runtime API server, alternately.
+    scripts/install-test-peers.sh build/peers >&2
+    run runtime_bench "$bench_dir/lambda/runtime_bench" --starts 30 --invocations 2000 --rounds 5 \
+        --runtime "muster=$PWD/bench/lambda/ric=$PWD/$bench_dir/lambda/muster_noop_function" \
+        --runtime "aws-lambda-ric=$PWD/bench/lambda/ric=node" \
+        "$PWD/build/peers/node_modules/aws-lambda-ric/bin/index.mjs" index.handler
     cut -d' ' -f1 /proc/loadavg >"$out/load_after.txt"
     # What other processes took from the cores while the figures were taken.
     busy1=$(machine_busy_ticks) own1=$(own_children_ticks) up1=$(uptime_ticks)
@@ -386,6 +394,39 @@ target("CPU fan-out (muster offload): at least 1.95× on 2 cores",
 add("")
 add("The 0.45 µs figure sits beside DESIGN.md's estimate of raw co_spawn (~1.0 µs on glibc, "
     "~0.43 µs on mimalloc), so it is reachable only on mimalloc; both columns are shown.")
+
+# ---- Lambda runtime ---------------------------------------------------------------
+rt = (load("runtime_bench") or {}).get("runtimes", {})
+rt_doc = load("runtime_bench") or {}
+add("### Lambda runtime: a no-op function against the same local Runtime API server")
+add("")
+add(f"Start: process spawn to its first `/next` ({rt_doc.get('starts', '—')} fresh processes "
+    f"each). Per invocation: {rt_doc.get('invocations', '—')} sequential invocations on a warm "
+    f"process after 200 of warm-up, {rt_doc.get('rounds', '—')} rounds; the server's own time "
+    "is in both. The runtimes alternate, so load on the machine falls on both alike.")
+add("")
+add("| runtime | start ms, median (min) | µs per invocation, median (rounds) |")
+add("|---|---:|---:|")
+for name, label in (("muster", "muster (`muster::lambda::run`, dynamically linked, EMF line on)"),
+                    ("aws-lambda-ric", "AWS `aws-lambda-ric` 3 (Node 20 on AWS's C++ runtime)")):
+    r = rt.get(name)
+    if not r:
+        add(f"| {label} | not run | |")
+        continue
+    rounds = ", ".join(f"{v:.0f}" for v in r["invocation_us"])
+    add(f"| {label} | {r['start_ms_median']:.1f} ({r['start_ms_min']:.1f}) | "
+        f"{r['invocation_us_median']:.0f} ({rounds}) |")
+add("")
+m, a = rt.get("muster"), rt.get("aws-lambda-ric")
+if m and a:
+    add("| target | measured | |")
+    add("|---|---:|---|")
+    add(f"| bootstrap start to first `/next` under 2 ms | {m['start_ms_median']:.1f} ms | "
+        f"{verdict(m['start_ms_median'] < 2)} |")
+    ratio = a["invocation_us_median"] / m["invocation_us_median"]
+    add(f"| per-invocation time at least 2× below aws-lambda-ric | {ratio:.2f}× | "
+        f"{verdict(ratio >= 2)} |")
+    add("")
 
 generated = "\n".join(lines)
 
