@@ -1,5 +1,5 @@
 // seed_patterns: the seed's three Lambda handlers on muster, as a plain
-// program until muster's Lambda runtime calls the same handlers.
+// program (lambda_main.cpp builds the same handlers as a Lambda function).
 //
 //   seed_patterns <images|datasets|tasks|auto> [--event FILE|-] [--deadline-ms N]
 //   seed_patterns demo
@@ -103,18 +103,15 @@ json::value embedded_event(std::string_view pattern) {
 // ---- running a handler --------------------------------------------------------
 
 /// Runs `handler(event)` on a fresh single-threaded io_context, as the
-/// Lambda runtime will, and returns its response or rethrows its exception.
-/// With a deadline, the handler runs in a scope carrying it, so every
-/// collection inside obeys it.
+/// Lambda runtime does, and returns its response or rethrows its exception.
+/// The handler runs in a root scope, as an invocation does: with a deadline,
+/// every collection inside obeys it.
 json::value invoke(seed_patterns::handler_fn handler, const json::value& event,
                    std::optional<std::chrono::milliseconds> deadline) {
     asio::io_context io;
-    asio::any_io_executor ex = io.get_executor();
-    if (deadline) {
-        // muster has no public way yet to open a scope with a deadline; the
-        // Lambda runtime will do this for every invocation.
-        ex = muster::detail::with_deadline(ex, muster::clock::now() + *deadline);
-    }
+    const muster::root_scope scope(deadline ? muster::clock::now() + *deadline
+                                            : muster::clock::time_point::max());
+    const auto ex = scope.executor(io.get_executor());
     std::optional<json::value> response;
     std::exception_ptr error;
     asio::co_spawn(ex, handler(event), [&](std::exception_ptr e, json::value v) {

@@ -74,6 +74,10 @@ endpoint parse_endpoint(std::string_view value) {
                                         ": the port is not a number");
         }
     }
+    if (port.size() > 5 || std::stoul(std::string(port)) > 65535) {
+        throw std::invalid_argument("AWS_LAMBDA_RUNTIME_API=" + original +
+                                    ": the port is out of range");
+    }
     ep.host = std::string(host);
     ep.port = std::string(port);
     return ep;
@@ -102,10 +106,19 @@ runtime_api_client::runtime_api_client(asio::any_io_executor ex, endpoint ep)
     : endpoint_(std::move(ep)), stream_(std::move(ex)) {}
 
 asio::awaitable<void> runtime_api_client::connect() {
-    tcp::resolver resolver(stream_.get_executor());
-    auto results = co_await resolver.async_resolve(endpoint_.host, endpoint_.port,
-                                                   asio::use_awaitable);
-    co_await stream_.async_connect(results, asio::use_awaitable);
+    // Lambda gives an IP address: connect to it directly. Asio resolves
+    // names on a background thread, which a cold start need not pay for.
+    boost::system::error_code not_an_address;
+    const auto address = asio::ip::make_address(endpoint_.host, not_an_address);
+    if (!not_an_address) {
+        const tcp::endpoint target(address, static_cast<unsigned short>(std::stoul(endpoint_.port)));
+        co_await stream_.async_connect(target, asio::use_awaitable);
+    } else {
+        tcp::resolver resolver(stream_.get_executor());
+        auto results = co_await resolver.async_resolve(endpoint_.host, endpoint_.port,
+                                                       asio::use_awaitable);
+        co_await stream_.async_connect(results, asio::use_awaitable);
+    }
     stream_.socket().set_option(tcp::no_delay(true));
     buffer_.clear();
     connected_ = true;
