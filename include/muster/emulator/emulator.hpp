@@ -1,0 +1,94 @@
+#pragma once
+
+#include <muster/emulator/function_config.hpp>
+#include <muster/emulator/invocation.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <memory>
+
+namespace muster::emulator {
+
+namespace detail {
+class emulator_state;
+}
+
+/// A local Lambda for one function: it runs the function's bootstrap as a
+/// child process and serves it the Runtime API on 127.0.0.1, the way Lambda's
+/// platform does.
+///
+/// Behaviour (what a runtime sees): `/next` answers carry `Content-Type`, an
+/// epoch `Lambda-Runtime-Deadline-Ms`, the request id, function ARN and a
+/// trace id; posts for an unknown request id get 400, a second post for the
+/// same invocation 403, a body over the limit 413 (the invocation then fails
+/// with `Function.ResponseSizeTooLarge`); `/init/error` fails the waiting
+/// invocations and ends the process; malformed HTTP gets 400 and the
+/// connection is closed. The process group is frozen (SIGSTOP) between
+/// invocations unless `freeze` is off, killed (SIGKILL) on a timeout, and
+/// started again on the next invocation after any exit or kill.
+///
+/// Platform lines (`START`, `END`, `REPORT … Max Memory Used …`) go to the
+/// configuration's `platform_log`. "Max Memory Used" is the peak resident
+/// set of the process tree since it started (like Lambda's, it never drops
+/// between warm invocations): the sum of `VmHWM` over the bootstrap and its
+/// descendants, found through `/proc/<pid>/task/*/children`. The scan costs
+/// tens of microseconds, so it runs after init and at the end of an
+/// invocation when the last one is 20 ms old or more. Descendants that were
+/// orphaned (re-parented away from the tree) are not counted.
+///
+/// Threading: every member function must be called on `executor`, and
+/// everything runs there; the io_context should be run by one thread.
+///
+/// Lifetime: the destructor kills the process group (SIGKILL) at once and
+/// closes every connection; call `shutdown()` first for a graceful end.
+/// Invocations still pending then complete as `rejected`.
+///
+/// Example:
+/// ```
+/// boost::asio::io_context io;
+/// muster::emulator::emulator lambda(io.get_executor(), config);
+/// boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
+///     auto result = co_await lambda.invoke({.payload = R"({"x":1})"});
+///     co_await lambda.shutdown();
+/// }, boost::asio::detached);
+/// io.run();
+/// ```
+class emulator {
+  public:
+    /// Binds the Runtime API to an ephemeral port on 127.0.0.1. Starts no
+    /// process: the bootstrap starts with the first invocation.
+    /// Throws `boost::system::system_error` when it cannot bind.
+    emulator(boost::asio::any_io_executor executor, function_config config);
+    ~emulator();
+
+    emulator(const emulator&) = delete;
+    emulator& operator=(const emulator&) = delete;
+
+    /// Runs one invocation and completes with its outcome once the function
+    /// has answered (or failed). Invocations queue: with `concurrency` 1 they
+    /// run one after the other in the same warm process.
+    ///
+    /// Never throws for a function's failure: that is an `invoke_result` with
+    /// `status` `function_error`. Cancelling the awaiting coroutine is not
+    /// supported (Lambda cannot recall an invocation either).
+    boost::asio::awaitable<invoke_result> invoke(invoke_request request);
+
+    /// Waits until every started invocation has ended (the runtime asked for
+    /// the next event, or was killed), then stops the process: SIGCONT if
+    /// frozen, SIGTERM to the group, SIGKILL after `shutdown_grace`. Later
+    /// `invoke` calls are rejected.
+    boost::asio::awaitable<void> shutdown();
+
+    /// The port of the Runtime API (what `AWS_LAMBDA_RUNTIME_API` names).
+    std::uint16_t runtime_api_port() const noexcept;
+
+    /// The pid of the running bootstrap, or 0 when none runs.
+    int bootstrap_pid() const noexcept;
+
+  private:
+    std::shared_ptr<detail::emulator_state> state_;
+};
+
+}  // namespace muster::emulator

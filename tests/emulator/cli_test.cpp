@@ -1,0 +1,218 @@
+// The muster CLI, run as a user runs it: `muster invoke` and `muster serve`
+// with curl as the client.
+
+#include "test_support.hpp"
+
+#include <signal.h>
+
+#include <thread>
+
+namespace muster::emulator::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class CliTest : public ::testing::Test {
+  protected:
+    void SetUp() override { clear_aws_environment(); }
+
+    std::string protocol() const { return bootstraps_dir + "/protocol.sh"; }
+
+    command_result muster(const std::string& args) { return run_command(cli + " " + args, dir_); }
+
+    temp_dir dir_;
+};
+
+TEST_F(CliTest, HelpOnEveryCommand) {
+    auto top = muster("--help");
+    EXPECT_EQ(top.exit_code, 0);
+    EXPECT_NE(top.out.find("invoke"), std::string::npos) << top.out;
+    EXPECT_NE(top.out.find("serve"), std::string::npos);
+    auto invoke = muster("invoke --help");
+    EXPECT_EQ(invoke.exit_code, 0);
+    EXPECT_NE(invoke.out.find("--event"), std::string::npos) << invoke.out;
+    EXPECT_NE(invoke.out.find("--concurrency"), std::string::npos);
+    EXPECT_NE(invoke.out.find("--no-freeze"), std::string::npos);
+    auto serve = muster("serve --help");
+    EXPECT_EQ(serve.exit_code, 0);
+    EXPECT_NE(serve.out.find("--port"), std::string::npos) << serve.out;
+}
+
+TEST_F(CliTest, NoCommandOrNoBootstrapIsAUsageError) {
+    EXPECT_NE(muster("").exit_code, 0);
+    auto r = muster("invoke");
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("bootstrap"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, MissingBootstrapIsReportedClearly) {
+    auto r = muster("invoke -- " + (dir_ / "bootstrap").string());
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("muster: the bootstrap '" + (dir_ / "bootstrap").string() +
+                         "' cannot be used: No such file or directory"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.out, "");
+}
+
+TEST_F(CliTest, NonExecutableBootstrapIsReportedClearly) {
+    write_file(dir_ / "bootstrap", "#!/bin/sh\n");
+    auto r = muster("invoke -- " + (dir_ / "bootstrap").string());
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("is not executable (chmod +x it)"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, EventThatIsNotJsonIsReportedWithItsPosition) {
+    write_file(dir_ / "event.json", "{\n  \"a\": 1,\n  oops\n}\n");
+    auto r = muster("invoke --event " + (dir_ / "event.json").string() + " -- " + protocol());
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("the event is not valid JSON (line 3, column 3)"), std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("START"), std::string::npos) << "nothing was started";
+}
+
+TEST_F(CliTest, InvokePrintsResponsesOnStdoutAndPlatformLinesOnStderr) {
+    write_file(dir_ / "events.json", R"([{"action":"echo","n":1},{"action":"echo","n":2}])");
+    auto r = muster("invoke --event " + (dir_ / "events.json").string() + " -- " + protocol());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "{\"action\":\"echo\",\"n\":1}\n{\"action\":\"echo\",\"n\":2}\n");
+    EXPECT_NE(r.err.find("START RequestId: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("REPORT RequestId: "), std::string::npos);
+    EXPECT_EQ(r.err.find("INIT_START", r.err.find("INIT_START") + 1), std::string::npos)
+        << "both invocations ran in one warm process";
+}
+
+TEST_F(CliTest, EventFromStdin) {
+    auto r = run_command("echo '{\"action\":\"echo\",\"via\":\"stdin\"}' | " + cli +
+                             " invoke --event - -- " + protocol(),
+                         dir_);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find(R"("via":"stdin")"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, FunctionErrorExitsNonZeroWithTheErrorDocument) {
+    write_file(dir_ / "events.json", R"([{"action":"error"},{"action":"echo"}])");
+    auto r = muster("invoke --event " + (dir_ / "events.json").string() + " -- " + protocol());
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.out.find(R"("errorType":"Custom.Broken")"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(R"({"action":"echo"})"), std::string::npos) << "the second still ran";
+}
+
+TEST_F(CliTest, TimeoutIsReportedLikeLambda) {
+    write_file(dir_ / "event.json", R"({"action":"sleep","seconds":5})");
+    auto r = muster("invoke --timeout 1 --event " + (dir_ / "event.json").string() + " -- " +
+                    protocol());
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("Task timed out after 1.00 seconds"), std::string::npos) << r.err;
+    EXPECT_NE(r.out.find(R"("errorType":"Sandbox.Timedout")"), std::string::npos) << r.out;
+}
+
+// `muster serve` in the background, on a free port, driven with curl.
+class ServeTest : public CliTest {
+  protected:
+    void start(const std::string& options) {
+        std::string line = cli + " serve --port 0 " + options + " -- " + protocol() + " 2>" +
+                           (dir_ / "serve.err").string() + " >/dev/null & echo $! >" +
+                           (dir_ / "serve.pid").string();
+        ASSERT_EQ(std::system(line.c_str()), 0);
+        pid_ = std::stoi(read_file(dir_ / "serve.pid"));
+        for (int i = 0; i < 500 && port_.empty(); ++i) {
+            std::string err = read_file(dir_ / "serve.err");
+            auto at = err.find("listening on http://127.0.0.1:");
+            if (at != std::string::npos) {
+                auto start = at + std::string("listening on http://127.0.0.1:").size();
+                port_ = err.substr(start, err.find('/', start) - start);
+            } else {
+                std::this_thread::sleep_for(20ms);
+            }
+        }
+        ASSERT_FALSE(port_.empty()) << read_file(dir_ / "serve.err");
+    }
+
+    void TearDown() override {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGTERM);
+            for (int i = 0; i < 250 && ::kill(pid_, 0) == 0; ++i) {
+                std::this_thread::sleep_for(20ms);
+            }
+        }
+    }
+
+    std::string url() const {
+        return "http://127.0.0.1:" + port_ + "/2015-03-31/functions/function/invocations";
+    }
+
+    // curl's answer: "<status>\n<headers>\n<body>".
+    command_result curl(const std::string& args) {
+        return run_command("curl -sS -D " + (dir_ / "headers").string() + " " + args, dir_);
+    }
+    std::string headers() const { return read_file(dir_ / "headers"); }
+    std::string log() const { return read_file(dir_ / "serve.err"); }
+
+    pid_t pid_ = 0;
+    std::string port_;
+};
+
+TEST_F(ServeTest, CurlInvokesTheWarmFunction) {
+    start("");
+    auto first = curl("-d '{\"action\":\"echo\",\"n\":1}' " + url());
+    EXPECT_EQ(first.exit_code, 0) << first.err;
+    EXPECT_EQ(first.out, "{\"action\":\"echo\",\"n\":1}");
+    EXPECT_NE(headers().find("HTTP/1.1 200"), std::string::npos) << headers();
+    EXPECT_NE(headers().find("x-amzn-RequestId: "), std::string::npos) << headers();
+    auto second = curl("-d '{\"action\":\"echo\",\"n\":2}' " + url());
+    EXPECT_EQ(second.out, "{\"action\":\"echo\",\"n\":2}");
+    auto err = log();
+    EXPECT_NE(err.find("REPORT RequestId: "), std::string::npos) << err;
+    EXPECT_EQ(err.find("INIT_START", err.find("INIT_START") + 1), std::string::npos) << err;
+}
+
+TEST_F(ServeTest, FunctionErrorCarriesXAmzFunctionError) {
+    start("");
+    auto r = curl("-d '{\"action\":\"error\"}' " + url());
+    EXPECT_NE(headers().find("HTTP/1.1 200"), std::string::npos) << headers();
+    EXPECT_NE(headers().find("X-Amz-Function-Error: Unhandled"), std::string::npos) << headers();
+    EXPECT_NE(r.out.find(R"("errorType":"Custom.Broken")"), std::string::npos) << r.out;
+}
+
+TEST_F(ServeTest, BadRequestsGetAwsStatusesAndTheServerStaysUp) {
+    start("");
+    // Over 6 MiB: 413, whether or not curl waits for 100-continue.
+    run_command("(head -c 7340032 /dev/zero | tr '\\0' 'a' >" + (dir_ / "big").string() + ")",
+                dir_);
+    auto big = curl("-o /dev/null -w '%{http_code}' --data-binary @" + (dir_ / "big").string() +
+                    " " + url());
+    EXPECT_EQ(big.out, "413") << big.err;
+    auto big_no_expect = curl("-o /dev/null -w '%{http_code}' -H 'Expect:' --data-binary @" +
+                              (dir_ / "big").string() + " " + url());
+    EXPECT_EQ(big_no_expect.out, "413") << big_no_expect.err;
+    auto invalid = curl("-o /dev/null -w '%{http_code}' -d '{oops' " + url());
+    EXPECT_EQ(invalid.out, "400");
+    auto wrong = curl("-o /dev/null -w '%{http_code}' -d '{}' http://127.0.0.1:" + port_ + "/nope");
+    EXPECT_EQ(wrong.out, "404");
+    auto fine = curl("-d '{\"action\":\"echo\"}' " + url());
+    EXPECT_EQ(fine.out, "{\"action\":\"echo\"}");
+}
+
+TEST_F(ServeTest, ClientThatDisconnectsMidInvocationDoesNotStopTheServer) {
+    start("");
+    auto gone = curl("--max-time 0.5 -d '{\"action\":\"sleep\",\"seconds\":1}' " + url());
+    EXPECT_NE(gone.exit_code, 0) << "curl gave up";
+    auto next = curl("-d '{\"action\":\"echo\",\"after\":\"disconnect\"}' " + url());
+    EXPECT_EQ(next.out, "{\"action\":\"echo\",\"after\":\"disconnect\"}") << next.err << log();
+    EXPECT_NE(log().find("the client disconnected mid-invocation"), std::string::npos) << log();
+}
+
+TEST_F(ServeTest, ConcurrentRequestsQueueWithConcurrencyOne) {
+    start("");
+    auto r = run_command("(for i in 1 2 3; do curl -sS -d '{\"action\":\"echo\",\"i\":'$i'}' " +
+                             url() + " & done; wait)",
+                         dir_);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    for (const char* i : {"1", "2", "3"}) {
+        EXPECT_NE(r.out.find(std::string("\"i\":") + i), std::string::npos) << r.out;
+    }
+}
+
+}  // namespace
+}  // namespace muster::emulator::test
