@@ -7,6 +7,12 @@
   check_output.py --exe EXE error PATTERN --event FILE [--stdin-text TEXT]
                   --stderr-contains TEXT...
   check_output.py --exe EXE demo
+  check_output.py --exe LAMBDA_EXE --invoke MUSTER run|error ...
+
+With --invoke, EXE is the Lambda function (seed_patterns_lambda) and every
+run goes through `MUSTER invoke --handler PATTERN --event FILE -- EXE`, as
+on Lambda: the response on stdout, a function error as an error document on
+stdout with exit code 1.
 
 A list item may offer alternatives, `ok|timed_out`, or be empty to skip that
 position. Exits non-zero with every mismatch listed.
@@ -27,9 +33,19 @@ def fail(problems):
     sys.exit(1)
 
 
+INVOKE = None  # the muster CLI, when runs go through `muster invoke`
+
+
 def run(exe, args, stdin_text=None, timeout=30):
     start = time.monotonic()
-    proc = subprocess.run([exe] + args, input=stdin_text, capture_output=True, text=True,
+    if INVOKE:
+        pattern, _, event, *rest = args
+        if rest:
+            raise SystemExit(f"--invoke does not support {rest}")
+        command = [INVOKE, "invoke", "--handler", pattern, "--event", event, "--", exe]
+    else:
+        command = [exe] + args
+    proc = subprocess.run(command, input=stdin_text, capture_output=True, text=True,
                           timeout=timeout)
     return proc, time.monotonic() - start
 
@@ -173,6 +189,21 @@ def cmd_error(a):
     args = [a.pattern, "--event", a.event]
     proc, _ = run(a.exe, args, a.stdin_text)
     problems = []
+    if INVOKE:
+        # A function error: exit code 1, Lambda's error document on stdout.
+        if proc.returncode != 1:
+            problems.append(f"exit code {proc.returncode}, expected 1")
+        try:
+            doc = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            fail(problems + [f"stdout is not an error document: {proc.stdout[:300]!r}"])
+        for text in a.stderr_contains:
+            if text not in doc.get("errorMessage", "") + doc.get("errorType", ""):
+                problems.append(f"the error document lacks {text!r}: {doc}")
+        if problems:
+            fail(problems + ["stderr: " + proc.stderr.strip()])
+        print(f"ok: {doc['errorType']}: {doc['errorMessage']}")
+        return
     if proc.returncode != 2:
         problems.append(f"exit code {proc.returncode}, expected 2")
     if proc.stdout.strip():
@@ -222,6 +253,8 @@ def cmd_demo(a):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--exe", required=True)
+    p.add_argument("--invoke", metavar="MUSTER",
+                   help="run EXE as a Lambda function through `MUSTER invoke`")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run")
@@ -248,6 +281,8 @@ def main():
     d.set_defaults(func=cmd_demo)
 
     a = p.parse_args()
+    global INVOKE
+    INVOKE = a.invoke
     a.func(a)
 
 

@@ -7,7 +7,7 @@
 #
 # Usage: cmake -DMODE=... -DMUSTER_SOURCE_DIR=... [-DMUSTER_BUILD_DIR=...]
 #              -DWORK_DIR=... [-DCONFIG=...] [-DGENERATOR=...]
-#              [-DCXX_COMPILER=...] -P run.cmake
+#              [-DCXX_COMPILER=...] [-DCXX_FLAGS=...] [-DEXE_LINKER_FLAGS=...] -P run.cmake
 # Every step that fails stops the script with a non-zero exit code.
 cmake_minimum_required(VERSION 3.25)
 
@@ -42,6 +42,12 @@ endif()
 if(CXX_COMPILER)
     list(APPEND configure_args -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
 endif()
+if(CXX_FLAGS)
+    list(APPEND configure_args "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
+endif()
+if(EXE_LINKER_FLAGS)
+    list(APPEND configure_args "-DCMAKE_EXE_LINKER_FLAGS=${EXE_LINKER_FLAGS}")
+endif()
 if(CONFIG)
     list(APPEND configure_args -DCMAKE_BUILD_TYPE=${CONFIG})
 endif()
@@ -66,3 +72,11 @@ run_step("build" ${CMAKE_COMMAND} --build ${build_dir} ${config_args})
 find_program(consumer_program muster_consumer
     PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
 run_step("run" ${consumer_program})
+if(MODE STREQUAL "find_package")
+    find_program(lambda_consumer muster_lambda_consumer
+        PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
+    # Without AWS_LAMBDA_RUNTIME_API the runtime refuses to start (exit 1,
+    # which the program turns into 0).
+    run_step("run the Lambda consumer" ${CMAKE_COMMAND} -E env --unset=AWS_LAMBDA_RUNTIME_API
+        ${lambda_consumer})
+endif()
