@@ -120,8 +120,15 @@ if [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
     scripts/install-test-peers.sh build/peers >&2
     run runtime_bench "$bench_dir/lambda/runtime_bench" --starts 30 --invocations 2000 --rounds 5 \
         --runtime "muster=$PWD/bench/lambda/ric=$PWD/$bench_dir/lambda/muster_noop_function" \
+        --runtime "floor=$PWD/bench/lambda/ric=$PWD/$bench_dir/emulator/emulator_noop_bootstrap" \
         --runtime "aws-lambda-ric=$PWD/bench/lambda/ric=node" \
         "$PWD/build/peers/node_modules/aws-lambda-ric/bin/index.mjs" index.handler
+    # The emulator: sequential invocations per second through `muster serve`.
+    printf '%s\n' "bash bench/emulator/run.sh 20000" >>"$out/commands.txt"
+    MUSTER_BENCH_BUILD=$build bash bench/emulator/run.sh 20000 >"$out/emulator.txt" 2>"$out/emulator.log" || {
+        cat "$out/emulator.log" >&2
+        die "failed: bench/emulator/run.sh"
+    }
     cut -d' ' -f1 /proc/loadavg >"$out/load_after.txt"
     # What other processes took from the cores while the figures were taken.
     busy1=$(machine_busy_ticks) own1=$(own_children_ticks) up1=$(uptime_ticks)
@@ -408,7 +415,9 @@ add("")
 add("| runtime | start ms, median (min) | µs per invocation, median (rounds) |")
 add("|---|---:|---:|")
 for name, label in (("muster", "muster (`muster::lambda::run`, dynamically linked, EMF line on)"),
-                    ("aws-lambda-ric", "AWS `aws-lambda-ric` 3 (Node 20 on AWS's C++ runtime)")):
+                    ("aws-lambda-ric", "AWS `aws-lambda-ric` 3 (Node 20 on AWS's C++ runtime)"),
+                    ("floor", "floor: the smallest C++ runtime (blocking sockets, no library; "
+                              "bench/emulator/noop_bootstrap.cpp)")):
     r = rt.get(name)
     if not r:
         add(f"| {label} | not run | |")
@@ -426,6 +435,26 @@ if m and a:
     ratio = a["invocation_us_median"] / m["invocation_us_median"]
     add(f"| per-invocation time at least 2× below aws-lambda-ric | {ratio:.2f}× | "
         f"{verdict(ratio >= 2)} |")
+    add("")
+
+# ---- emulator ---------------------------------------------------------------------
+emulator_path = os.path.join(out, "emulator.txt")
+if os.path.exists(emulator_path):
+    add("### Emulator: sequential invocations per second through `muster serve`")
+    add("")
+    add("One keep-alive client connection, one request after another (20,000; 5,000 for "
+        "aws-lambda-ric). For comparison: AWS's Runtime Interface Emulator does about 1,300/s "
+        "with AWS's C++ runtime on this kind of machine, @vercel/fun about 1,300/s.")
+    add("")
+    add("| bootstrap, freezing | invocations/s | mean µs per invocation |")
+    add("|---|---:|---:|")
+    import re
+    with open(emulator_path) as f:
+        for line in f:
+            m = re.match(r"(.+?)\s+invocations: \d+\s+seconds: [\d.]+\s+per_second: (\d+)\s+"
+                         r"mean_us: ([\d.]+)", line)
+            if m:
+                add(f"| {m.group(1).strip()} | {int(m.group(2)):,} | {float(m.group(3)):.0f} |")
     add("")
 
 generated = "\n".join(lines)
