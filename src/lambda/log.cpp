@@ -3,12 +3,15 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+
+#include "output.hpp"
 
 namespace muster::lambda {
 
@@ -58,18 +61,6 @@ std::string utc_timestamp() {
     return buf;
 }
 
-/// Writes all of `line` with as few `write` calls as the kernel allows.
-void write_all(int fd, std::string_view line) {
-    while (!line.empty()) {
-        const ssize_t n = ::write(fd, line.data(), line.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return;  // Nowhere left to report a failing log.
-        }
-        line.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
-
 }  // namespace
 
 std::string logger::format_line(log_level level, std::string_view message) const {
@@ -98,7 +89,22 @@ void logger::log(log_level level, std::string_view message) const {
     if (!enabled(level)) return;
     std::string line = format_line(level, message);
     line += '\n';
-    write_all(STDERR_FILENO, line);
+    detail::write_all(STDERR_FILENO, line);
 }
+
+namespace detail {
+
+void write_all(int fd, std::string_view text) {
+    while (!text.empty()) {
+        const ssize_t n = ::write(fd, text.data(), text.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        text.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+}  // namespace detail
 
 }  // namespace muster::lambda

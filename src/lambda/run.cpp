@@ -33,6 +33,7 @@
 
 #include "config.hpp"
 #include "metrics.hpp"
+#include "output.hpp"
 #include "runtime_api.hpp"
 
 namespace muster::lambda {
@@ -114,19 +115,6 @@ constexpr int max_retries = 6;
 std::chrono::milliseconds backoff(int retry) {
     const long long ms = 20LL << (2 * std::min(retry, 6));
     return std::chrono::milliseconds(std::min(ms, 1000LL));
-}
-
-void write_stdout(std::string line) {
-    line += '\n';
-    std::string_view rest = line;
-    while (!rest.empty()) {
-        const ssize_t n = ::write(STDOUT_FILENO, rest.data(), rest.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return;
-        }
-        rest.remove_prefix(static_cast<std::size_t>(n));
-    }
 }
 
 /// Posts `error` to `/init/error`; failures to do so are logged.
@@ -350,7 +338,7 @@ class runtime {
             m.pending_work = pending;
             m.duration = duration;
             m.failed = failure.has_value();
-            write_stdout(detail::emf_line(m));
+            detail::write_all(STDOUT_FILENO, detail::emf_line(m) + '\n');
         }
     }
 
