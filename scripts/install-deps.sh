@@ -32,7 +32,9 @@ packages=(
 
 # Node may come from somewhere other than Debian (and bring its own npm);
 # only ask Debian for what the machine lacks.
-command -v node >/dev/null 2>&1 || packages+=(nodejs)
+# Debian's Node keeps its headers in libnode-dev, which aws-lambda-ric's
+# native build (npm install --nodedir=/usr) needs.
+command -v node >/dev/null 2>&1 || packages+=(nodejs libnode-dev)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 # One dpkg-query for the whole list; a package dpkg has never heard of is
