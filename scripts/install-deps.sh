@@ -12,6 +12,7 @@ packages=(
     libboost1.81-dev
     libboost-json1.81-dev
     libssl-dev
+    zlib1g-dev
     libgtest-dev
     libgmock-dev
     libbenchmark-dev
@@ -22,6 +23,10 @@ packages=(
     python3-aiohttp
     clang-format
     clang-tidy
+    # muster::http's tests serve files over HTTP and HTTPS with nginx and
+    # make their certificates with openssl.
+    nginx
+    openssl
     # aws-lambda-ric (a test peer from npm) compiles AWS's C++ runtime and curl.
     autoconf
     automake

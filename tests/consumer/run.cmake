@@ -79,4 +79,7 @@ if(MODE STREQUAL "find_package")
     # which the program turns into 0).
     run_step("run the Lambda consumer" ${CMAKE_COMMAND} -E env --unset=AWS_LAMBDA_RUNTIME_API
         ${lambda_consumer})
+    find_program(http_consumer muster_http_consumer
+        PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
+    run_step("run the HTTP consumer" ${http_consumer})
 endif()

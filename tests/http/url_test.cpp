@@ -1,0 +1,102 @@
+#include <muster/http/url.hpp>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <muster/http/error.hpp>
+#include <muster/http/headers.hpp>
+#include <muster/http/request.hpp>
+
+namespace {
+
+namespace http = muster::http;
+
+http::error_kind parse_error(const char* text) {
+    try {
+        http::url::parse(text);
+    } catch (const http::error& e) {
+        return e.kind();
+    }
+    ADD_FAILURE() << text << " parsed";
+    return http::error_kind::protocol;
+}
+
+TEST(UrlTest, SplitsSchemeHostPortAndTarget) {
+    auto u = http::url::parse("HTTPS://Example.COM:8443/a/b?c=d#frag");
+    EXPECT_EQ(u.scheme, "https");
+    EXPECT_EQ(u.host, "example.com");
+    EXPECT_EQ(u.port, 8443);
+    EXPECT_EQ(u.target, "/a/b?c=d");
+    EXPECT_EQ(u.origin(), "https://example.com:8443");
+    EXPECT_EQ(u.host_header(), "example.com:8443");
+    EXPECT_EQ(u.str(), "https://example.com:8443/a/b?c=d");
+}
+
+TEST(UrlTest, DefaultsPortAndPath) {
+    auto u = http::url::parse("http://127.0.0.1");
+    EXPECT_EQ(u.port, 80);
+    EXPECT_EQ(u.target, "/");
+    EXPECT_EQ(u.host_header(), "127.0.0.1");
+    EXPECT_EQ(http::url::parse("https://h?x=1").target, "/?x=1");
+    EXPECT_EQ(http::url::parse("https://h").port, 443);
+}
+
+TEST(UrlTest, AcceptsBracketedIpv6) {
+    auto u = http::url::parse("http://[::1]:8080/x");
+    EXPECT_EQ(u.host, "::1");
+    EXPECT_EQ(u.port, 8080);
+    EXPECT_EQ(u.host_header(), "[::1]:8080");
+    EXPECT_EQ(u.origin(), "http://[::1]:8080");
+}
+
+TEST(UrlTest, RejectsWhatIsNotAStrictHttpUrl) {
+    for (const char* bad :
+         {"", "example.com/x", "ftp://h/", "http:/h/", "http://", "http://:80/", "http://u@h/",
+          "http://h:0/", "http://h:65536/", "http://h:8a/", "http://h/a b", "http://h/%zz",
+          "http://h/%4", "http://[::1/", "http://h\x01/", "http://h/\xc3\xa9"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_EQ(parse_error(bad), http::error_kind::invalid_url);
+    }
+}
+
+TEST(UrlTest, ErrorNamesTheUrl) {
+    try {
+        http::url::parse("ftp://h/");
+        FAIL();
+    } catch (const http::error& e) {
+        EXPECT_EQ(e.url(), "ftp://h/");
+        EXPECT_THAT(e.what(), ::testing::HasSubstr("invalid_url"));
+        EXPECT_THAT(e.what(), ::testing::HasSubstr("ftp://h/"));
+    }
+}
+
+TEST(UrlTest, ResolvesLocationReferences) {
+    auto base = http::url::parse("http://h:81/a/b?q=1");
+    EXPECT_EQ(base.resolve("https://o/x").str(), "https://o/x");
+    EXPECT_EQ(base.resolve("//o2/y").str(), "http://o2/y");
+    EXPECT_EQ(base.resolve("/z?w").str(), "http://h:81/z?w");
+    EXPECT_EQ(base.resolve("c").str(), "http://h:81/a/c");
+    EXPECT_EQ(base.resolve("?r=2").str(), "http://h:81/a/b?r=2");
+}
+
+TEST(HeadersTest, NamesAreCaseInsensitive) {
+    http::headers h{{"Content-Type", "a"}};
+    EXPECT_EQ(h.get("content-type"), "a");
+    h.add("X-A", "1");
+    h.add("x-a", "2");
+    EXPECT_EQ(h.size(), 3u);
+    h.set("X-A", "3");
+    EXPECT_EQ(h.size(), 2u);
+    EXPECT_EQ(h.get("x-a"), "3");
+    EXPECT_EQ(h.erase("X-a"), 1u);
+    EXPECT_FALSE(h.contains("x-a"));
+}
+
+TEST(RequestTest, IdempotentMethods) {
+    for (const char* m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+        EXPECT_TRUE(http::is_idempotent(m)) << m;
+    for (const char* m : {"POST", "PATCH", "CONNECT", "get"})
+        EXPECT_FALSE(http::is_idempotent(m)) << m;
+}
+
+}  // namespace
