@@ -32,7 +32,7 @@ namespace seed_patterns {
 using handler_fn = boost::asio::awaitable<boost::json::value> (*)(const boost::json::value&);
 
 /// Seed pattern 1 (`asyncio.gather`): `{"imageUrls": ["https://...", ...]}`.
-/// Fetches every URL (`stand_in_fetch`) and processes it, through
+/// Fetches every URL (`fetch`, through `muster::http`) and processes it, through
 /// `muster::gather` over a lazy view with a limit, a per-task timeout and
 /// retries of transient HTTP errors.
 boost::asio::awaitable<boost::json::value> images(const boost::json::value& event);

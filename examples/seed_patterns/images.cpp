@@ -4,8 +4,10 @@
 // every connection at once), a per-task timeout (one slow origin held the
 // whole invocation), retries of transient errors only, typed errors instead
 // of strings, and a task list created lazily as slots free up instead of one
-// coroutine per URL up front.
+// coroutine per URL up front. Fetches go over real sockets through
+// muster::http (see fetch.hpp for where they go).
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <ranges>
@@ -19,10 +21,11 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <muster/http.hpp>
 #include <muster/muster.hpp>
 
+#include "fetch.hpp"
 #include "handlers.hpp"
-#include "stand_in_fetch.hpp"
 
 namespace seed_patterns {
 
@@ -41,17 +44,37 @@ muster::options image_options() {
     o.retry.initial_backoff = 20ms;
     o.retry.max_backoff = 200ms;
     // A 503 may be gone in a moment; a 404 will not be, and neither will a
-    // bug in processing: retry only what the origin says is transient.
+    // bug in processing: retry only what the origin says is transient, and
+    // connections that failed or broke.
     o.retry.retry_if = [](std::exception_ptr e) {
         try {
             std::rethrow_exception(e);
         } catch (const http_error& h) {
             return h.transient();
+        } catch (const muster::http::error& h) {
+            using k = muster::http::error_kind;
+            return h.kind() == k::connect || h.kind() == k::closed || h.kind() == k::timeout;
         } catch (...) {
             return false;
         }
     };
     return o;
+}
+
+/// The HTTP client's settings: the collection's limit is what bounds
+/// concurrency; the client's own timeouts are backstops behind the task
+/// timeout.
+muster::http::options client_options() {
+    muster::http::options o;
+    o.connect_timeout = 2s;
+    o.request_timeout = 5s;
+    return o;
+}
+
+/// Tells one invocation's requests from another's at the image host.
+std::string next_invocation_tag() {
+    static std::atomic<unsigned long> count{0};
+    return std::to_string(count.fetch_add(1) + 1);
 }
 
 /// Simulated processing time, as the seed's `asyncio.sleep(1)`, shorter.
@@ -63,9 +86,11 @@ struct processed_image {
 };
 
 /// One task: fetch, then process. Every retry runs it again from the start.
-asio::awaitable<processed_image> fetch_and_process(std::shared_ptr<stand_in_origin> origin,
-                                                   std::string url) {
-    const fetched f = co_await stand_in_fetch(std::move(origin), std::move(url));
+asio::awaitable<processed_image> fetch_and_process(muster::http::client client,
+                                                   const image_source& source, std::string url,
+                                                   std::string invocation) {
+    const fetched f =
+        co_await fetch(std::move(client), source, std::move(url), std::move(invocation));
     asio::steady_timer processing(co_await asio::this_coro::executor, processing_time);
     co_await processing.async_wait(asio::use_awaitable);
     co_return processed_image{f.http_status, f.bytes};
@@ -84,14 +109,17 @@ asio::awaitable<json::value> run(json::value event) {
         urls.emplace_back(input[i].as_string());
     }
 
-    // The simulated server: one per invocation, like every other piece of
-    // state here.
-    auto origin = std::make_shared<stand_in_origin>();
+    // One client per invocation, like every other piece of state here: its
+    // pool keeps connections alive across the tasks (and their retries).
+    const image_source& source = configured_image_source();
+    const auto ex = co_await asio::this_coro::executor;
+    const muster::http::client client{ex, client_options()};
+    const std::string invocation = next_invocation_tag();
 
     // Lazy: each awaitable is made when a slot frees up (and made again for
     // a retry), so a thousand URLs never mean a thousand frames at once.
-    auto tasks = urls | std::views::transform([origin](const std::string& url) {
-                     return fetch_and_process(origin, url);
+    auto tasks = urls | std::views::transform([&](const std::string& url) {
+                     return fetch_and_process(client, source, url, invocation);
                  });
     const muster::options options = image_options();
     const muster::results<processed_image> r = co_await muster::gather(tasks, options);

@@ -5,21 +5,21 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <initializer_list>
-#include <stdexcept>
 #include <limits>
-#include <vector>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
-#include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -42,6 +42,7 @@
 #include <muster/http/url.hpp>
 
 #include "decode.hpp"
+#include "retry_after.hpp"
 #include "tls.hpp"
 
 namespace muster::http {
@@ -183,7 +184,7 @@ struct client::state {
         if (!sock.is_open()) return false;
         char byte;
         const auto n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0) return false;  // the server closed it
+        if (n == 0) return false;             // the server closed it
         if (n > 0) return c.tls.has_value();  // TLS: session tickets may arrive late
         return errno == EAGAIN || errno == EWOULDBLOCK;
     }
@@ -235,7 +236,9 @@ class lease {
     lease(state_ptr st, origin_pool* p, std::unique_ptr<connection> c)
         : st_(std::move(st)), pool_(p), conn_(std::move(c)) {}
     lease(lease&& o) noexcept
-        : st_(std::move(o.st_)), pool_(std::exchange(o.pool_, nullptr)), conn_(std::move(o.conn_)) {}
+        : st_(std::move(o.st_)),
+          pool_(std::exchange(o.pool_, nullptr)),
+          conn_(std::move(o.conn_)) {}
     lease& operator=(lease&& o) noexcept {
         if (this != &o) {
             drop();
@@ -292,12 +295,13 @@ asio::awaitable<lease> acquire(state_ptr st, origin_pool* p, clock::time_point d
     p->waiters.push_back(w);
     asio::steady_timer timer(st->io);
     if (deadline != clock::time_point::max()) timer.expires_at(deadline);
-    if (deadline != clock::time_point::max()) timer.async_wait([st, p, w](error_code ec) {
-        if (ec || w->granted) return;
-        std::erase(p->waiters, w);
-        w->timed_out = true;
-        w->wait.wake();
-    });
+    if (deadline != clock::time_point::max())
+        timer.async_wait([st, p, w](error_code ec) {
+            if (ec || w->granted) return;
+            std::erase(p->waiters, w);
+            w->timed_out = true;
+            w->wait.wake();
+        });
     auto on_cancel = [p, w] {
         if (w->granted) return false;
         std::erase(p->waiters, w);
@@ -321,8 +325,8 @@ asio::awaitable<lease> acquire(state_ptr st, origin_pool* p, clock::time_point d
 /// Resolves `host` on a background thread. The resolver ignores per-operation
 /// cancellation, so cancelling the caller cancels the resolver itself.
 template <class Token>
-auto async_resolve_cancellable(std::shared_ptr<tcp::resolver> r, std::string host,
-                               std::string port, Token&& token) {
+auto async_resolve_cancellable(std::shared_ptr<tcp::resolver> r, std::string host, std::string port,
+                               Token&& token) {
     return asio::async_initiate<Token, void(error_code, tcp::resolver::results_type)>(
         [](auto handler, std::shared_ptr<tcp::resolver> r, std::string host, std::string port) {
             auto slot = asio::get_associated_cancellation_slot(handler);
@@ -347,13 +351,14 @@ asio::awaitable<std::vector<tcp::endpoint>> endpoints_of(asio::any_io_executor i
     auto r = std::make_shared<tcp::resolver>(io);
     asio::steady_timer timer(io);
     if (deadline != clock::time_point::max()) timer.expires_at(deadline);
-    if (deadline != clock::time_point::max()) timer.async_wait([r](error_code ec) {
-        if (!ec) r->cancel();
-    });
+    if (deadline != clock::time_point::max())
+        timer.async_wait([r](error_code ec) {
+            if (!ec) r->cancel();
+        });
     tcp::resolver::results_type results;
     try {
-        auto resolving = async_resolve_cancellable(r, u.host, std::to_string(u.port),
-                                                   asio::use_awaitable);
+        auto resolving =
+            async_resolve_cancellable(r, u.host, std::to_string(u.port), asio::use_awaitable);
         results = co_await std::move(resolving);
     } catch (...) {
         timer.cancel();
@@ -365,7 +370,9 @@ asio::awaitable<std::vector<tcp::endpoint>> endpoints_of(asio::any_io_executor i
     co_return out;
 }
 
-bool retryable_status(int status) noexcept { return status == 429 || (status >= 500 && status < 600); }
+bool retryable_status(int status) noexcept {
+    return status == 429 || (status >= 500 && status < 600);
+}
 
 bool redirect_status(int status) noexcept {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
@@ -377,6 +384,9 @@ struct read_plan {
     const body_sink* sink = nullptr;
     bool follow = false;
     bool may_retry = false;
+    bool decompress = false;  ///< Decode a gzip/deflate body on its way to the sink.
+    std::string what;         ///< "METHOD url: ", for decoding errors.
+    std::string url;
 
     bool streams(int status) const noexcept {
         return sink && *sink && !(follow && redirect_status(status)) &&
@@ -443,24 +453,35 @@ asio::awaitable<bool> read_response(Stream& s, beast::flat_buffer& buffer, const
         } else {
             parser.body_limit(o.max_streamed_body_size);
         }
+        std::optional<detail::decoder> decoder;
+        if (plan.decompress && !head) {
+            if (auto enc = out.headers.get("Content-Encoding"); enc && detail::decodable(*enc))
+                decoder.emplace(*enc, o.max_streamed_body_size, plan.what, plan.url);
+        }
         std::vector<char> chunk(64 * 1024);
         while (!parser.is_done()) {
             parser.get().body().data = chunk.data();
             parser.get().body().size = chunk.size();
             error_code ec;
-            co_await bhttp::async_read(s, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+            co_await bhttp::async_read(s, buffer, parser,
+                                       asio::redirect_error(asio::use_awaitable, ec));
             if (ec == bhttp::error::need_buffer) ec = {};
             if (ec) throw boost::system::system_error(ec);
             const std::size_t n = chunk.size() - parser.get().body().size;
-            if (n > 0) (*plan.sink)(std::string_view(chunk.data(), n));
+            if (n == 0) continue;
+            if (decoder) {
+                decoder->feed(std::string_view(chunk.data(), n), *plan.sink);
+            } else {
+                (*plan.sink)(std::string_view(chunk.data(), n));
+            }
         }
+        if (decoder) decoder->finish();
         co_return parser.get().keep_alive();
     }
 }
 
 std::string ms_text(clock::duration d) {
-    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) +
-           " ms";
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
 }
 
 /// What the caller of `fail` knows about the request that failed.
@@ -488,7 +509,7 @@ error fail(const failure_context& f, phase where, const error_code& ec, SSL* ssl
     if (f.cancelled) return error(error_kind::cancelled, f.url, what + "the request was cancelled");
     const auto now = clock::now();
     const bool timed_out = is_timeout(ec) || (ec == asio::error::operation_aborted &&
-                                               now >= std::min(f.deadline, f.connect_deadline));
+                                              now >= std::min(f.deadline, f.connect_deadline));
     if (timed_out || where == phase::wait) {
         std::string why;
         if (f.scope_bound && now >= f.scope_deadline) {
@@ -506,11 +527,13 @@ error fail(const failure_context& f, phase where, const error_code& ec, SSL* ssl
     switch (where) {
         case phase::wait:
         case phase::resolve:
-            return error(error_kind::resolve, f.url, what + "cannot resolve the host: " + ec.message());
+            return error(error_kind::resolve, f.url,
+                         what + "cannot resolve the host: " + ec.message());
         case phase::connect:
             return error(error_kind::connect, f.url,
-                         what + (f.via.empty() ? "cannot connect: "
-                                               : "cannot connect to the proxy " + f.via + ": ") +
+                         what +
+                             (f.via.empty() ? "cannot connect: "
+                                            : "cannot connect to the proxy " + f.via + ": ") +
                              ec.message());
         case phase::handshake:
             return error(error_kind::tls, f.url,
@@ -523,15 +546,17 @@ error fail(const failure_context& f, phase where, const error_code& ec, SSL* ssl
                      what + "the response header is larger than max_header_size");
     if (ec == bhttp::error::body_limit)
         return error(error_kind::body_too_large, f.url,
-                     what + "the response body is larger than the limit (max_body_size, or "
-                            "max_streamed_body_size for a sink); connection dropped");
+                     what +
+                         "the response body is larger than the limit (max_body_size, or "
+                         "max_streamed_body_size for a sink); connection dropped");
     if (ec == bhttp::error::partial_message || ec == bhttp::error::end_of_stream ||
         ec == asio::error::eof || ec == asio::error::connection_reset ||
         ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated) {
         return error(error_kind::closed, f.url,
-                     what + (f.got_bytes ? "the connection closed before the response was "
-                                           "complete (truncated): "
-                                         : "the connection closed before any response: ") +
+                     what +
+                         (f.got_bytes ? "the connection closed before the response was "
+                                        "complete (truncated): "
+                                      : "the connection closed before any response: ") +
                          ec.message());
     }
     if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category()) {
@@ -543,15 +568,17 @@ error fail(const failure_context& f, phase where, const error_code& ec, SSL* ssl
 bool valid_token(const std::string& s) {
     if (s.empty()) return false;
     for (char c : s) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') ||
                         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
         if (!ok) return false;
     }
     return true;
 }
 
-bool valid_value(const std::string& s) {
-    return s.find_first_of("\r\n", 0) == std::string::npos && s.find('\0') == std::string::npos;
+bool valid_value(std::string_view s) {
+    return s.find_first_of("\r\n") == std::string_view::npos &&
+           s.find('\0') == std::string_view::npos;
 }
 
 /// Stale keep-alive connections fail like this before any byte arrives.
@@ -563,9 +590,8 @@ bool stale_connection_error(const error_code& ec) {
 
 /// Opens `c` to `u`, directly or through `proxy`: resolve, connect, for
 /// https through a proxy a CONNECT tunnel, then the TLS handshake.
-asio::awaitable<void> open_connection(state_ptr st, connection* c, url u,
-                                      std::optional<url> proxy, clock::time_point deadline,
-                                      failure_context* f) {
+asio::awaitable<void> open_connection(state_ptr st, connection* c, url u, std::optional<url> proxy,
+                                      clock::time_point deadline, failure_context* f) {
     phase where = phase::resolve;
     error_code ec;
     std::string refused;
@@ -605,7 +631,8 @@ asio::awaitable<void> open_connection(state_ptr st, connection* c, url u,
     } catch (const boost::system::system_error& e) {
         ec = e.code();
     }
-    if (!refused.empty()) throw error(error_kind::connect, f->url, f->method + " " + f->url + ": " + refused);
+    if (!refused.empty())
+        throw error(error_kind::connect, f->url, f->method + " " + f->url + ": " + refused);
     f->cancelled = f->cancelled || (co_await asio::this_coro::cancellation_state).cancelled() !=
                                        asio::cancellation_type::none;
     if (proxy) f->via = proxy->origin();
@@ -658,8 +685,7 @@ asio::awaitable<response> send(state_ptr st, const url* up, const std::optional<
             l.conn() = std::move(c);
             ++pool.opened;
             f.connect_deadline = std::min(f.deadline, clock::now() + st->opts.connect_timeout);
-            auto opening =
-                open_connection(st, l.conn().get(), u, *proxy, f.connect_deadline, fp);
+            auto opening = open_connection(st, l.conn().get(), u, *proxy, f.connect_deadline, fp);
             co_await std::move(opening);
             f.connect_deadline = clock::time_point::max();
         }
@@ -704,7 +730,6 @@ asio::awaitable<response> send(state_ptr st, const url* up, const std::optional<
     }
 }
 
-
 /// The delay before retry `attempt + 1` (full jitter, as the core's
 /// collections do it), or the server's `Retry-After` when that is longer.
 clock::duration retry_delay(const retry_policy& p, unsigned attempt, const response* r) {
@@ -712,24 +737,15 @@ clock::duration retry_delay(const retry_policy& p, unsigned attempt, const respo
     for (unsigned i = 1; i < attempt && cap < static_cast<double>(p.max_backoff.count()); ++i)
         cap *= p.multiplier;
     cap = std::min(cap, static_cast<double>(p.max_backoff.count()));
-    thread_local std::minstd_rand rng{static_cast<std::minstd_rand::result_type>(
-        clock::now().time_since_epoch().count())};
+    thread_local std::minstd_rand rng{
+        static_cast<std::minstd_rand::result_type>(clock::now().time_since_epoch().count())};
     std::uniform_real_distribution<double> jitter(0.0, cap);
     clock::duration d = std::chrono::duration_cast<clock::duration>(
         std::chrono::duration<double, std::milli>(jitter(rng)));
     if (r) {
         if (auto after = r->headers.get("Retry-After")) {
-            // Only the delta-seconds form; an HTTP date falls back to the backoff.
-            std::uint64_t secs = 0;
-            bool digits = !after->empty() && after->size() < 10;
-            for (char ch : *after) {
-                if (ch < '0' || ch > '9') {
-                    digits = false;
-                    break;
-                }
-                secs = secs * 10 + static_cast<std::uint64_t>(ch - '0');
-            }
-            if (digits) d = std::max<clock::duration>(d, std::chrono::seconds(secs));
+            if (auto wait = detail::retry_after(*after, std::chrono::system_clock::now()))
+                d = std::max<clock::duration>(d, *wait);
         }
     }
     return d;
@@ -763,7 +779,8 @@ asio::awaitable<response> run(state_ptr st, http::request r, body_sink sink) {
     url u = url::parse(r.url);
     f.url = u.str();
     if (!valid_token(r.method))
-        throw error(error_kind::invalid_request, f.url, "\"" + r.method + "\" is not an HTTP method");
+        throw error(error_kind::invalid_request, f.url,
+                    "\"" + r.method + "\" is not an HTTP method");
     for (const auto& [name, value] : r.headers) {
         if (!valid_token(name) || !valid_value(value))
             throw error(error_kind::invalid_request, f.url,
@@ -771,13 +788,18 @@ asio::awaitable<response> run(state_ptr st, http::request r, body_sink sink) {
     }
     if (!r.headers.contains("User-Agent") && !o.user_agent.empty())
         r.headers.set("User-Agent", o.user_agent);
-    if (o.decompress && !sink && !r.headers.contains("Accept-Encoding"))
+    if (o.decompress && !r.headers.contains("Accept-Encoding"))
         r.headers.set("Accept-Encoding", "gzip, deflate");
     if (o.send_trace_id && !r.headers.contains("X-Amzn-Trace-Id")) {
-        // Set by the Lambda runtime for the running invocation (when it runs
-        // one invocation at a time).
-        if (const char* trace = std::getenv("_X_AMZN_TRACE_ID"); trace && *trace && valid_value(trace))
-            r.headers.set("X-Amzn-Trace-Id", trace);
+        // The invocation's root scope carries it (also with several
+        // invocations at once); a runtime that only sets the environment
+        // variable is honoured too.
+        std::string_view trace = muster::detail::trace_id_of(ex);
+        if (trace.empty()) {
+            if (const char* env = std::getenv("_X_AMZN_TRACE_ID")) trace = env;
+        }
+        if (!trace.empty() && valid_value(trace))
+            r.headers.set("X-Amzn-Trace-Id", std::string(trace));
     }
     const bool user_host = r.headers.contains("Host");
 
@@ -802,14 +824,17 @@ asio::awaitable<response> run(state_ptr st, http::request r, body_sink sink) {
         plan.sink = &sink;
         plan.follow = o.follow_redirects;
         plan.may_retry = attempt < o.retry.attempts && is_idempotent(r.method);
+        plan.decompress = o.decompress;
+        plan.what = f.method + " " + f.url + ": ";
+        plan.url = f.url;
         try {
             auto sending = send(st, &u, &proxy, &req, &f, &plan);
             out.emplace(co_await std::move(sending));
-            if (o.decompress && !sink && r.method != "HEAD") {
+            // A streamed body was decoded on its way to the sink (and is empty here).
+            if (o.decompress && r.method != "HEAD") {
                 if (auto enc = out->headers.get("Content-Encoding"))
-                    out->body = detail::decode_content(*enc, std::move(out->body),
-                                                       o.max_body_size, f.method + " " + f.url + ": ",
-                                                       f.url);
+                    out->body = detail::decode_content(*enc, std::move(out->body), o.max_body_size,
+                                                       f.method + " " + f.url + ": ", f.url);
             }
         } catch (const error& e) {
             failure = std::current_exception();
@@ -822,9 +847,8 @@ asio::awaitable<response> run(state_ptr st, http::request r, body_sink sink) {
 
         // Retries: idempotent requests, on connection errors, 429 and 5xx,
         // never past the deadline.
-        const bool again =
-            attempt < o.retry.attempts && is_idempotent(r.method) &&
-            (failure ? retryable_error(kind) : retryable_status(out->status));
+        const bool again = attempt < o.retry.attempts && is_idempotent(r.method) &&
+                           (failure ? retryable_error(kind) : retryable_status(out->status));
         if (again && failure && o.retry.retry_if) {
             bool yes = false;
             try {
@@ -862,8 +886,8 @@ asio::awaitable<response> run(state_ptr st, http::request r, body_sink sink) {
                 }
                 ++redirects;
                 url next = u.resolve(*location);
-                if (out->status == 303 || ((out->status == 301 || out->status == 302) &&
-                                           r.method == "POST")) {
+                if (out->status == 303 ||
+                    ((out->status == 301 || out->status == 302) && r.method == "POST")) {
                     if (r.method != "HEAD") r.method = "GET";
                     r.body.clear();
                     r.headers.erase("Content-Type");
@@ -951,7 +975,8 @@ void configure_proxies(client::state& st) {
             item = item.substr(0, item.find(':'));
         }
         std::string lowered;
-        for (char ch : item) lowered += (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+        for (char ch : item)
+            lowered += (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
         if (!lowered.empty()) st.no_proxy.push_back(std::move(lowered));
     }
 }

@@ -10,18 +10,30 @@ namespace muster::http {
 
 std::string_view to_string(error_kind k) noexcept {
     switch (k) {
-        case error_kind::invalid_url: return "invalid_url";
-        case error_kind::invalid_request: return "invalid_request";
-        case error_kind::resolve: return "resolve";
-        case error_kind::connect: return "connect";
-        case error_kind::tls: return "tls";
-        case error_kind::timeout: return "timeout";
-        case error_kind::protocol: return "protocol";
-        case error_kind::closed: return "closed";
-        case error_kind::header_too_large: return "header_too_large";
-        case error_kind::body_too_large: return "body_too_large";
-        case error_kind::too_many_redirects: return "too_many_redirects";
-        case error_kind::cancelled: return "cancelled";
+        case error_kind::invalid_url:
+            return "invalid_url";
+        case error_kind::invalid_request:
+            return "invalid_request";
+        case error_kind::resolve:
+            return "resolve";
+        case error_kind::connect:
+            return "connect";
+        case error_kind::tls:
+            return "tls";
+        case error_kind::timeout:
+            return "timeout";
+        case error_kind::protocol:
+            return "protocol";
+        case error_kind::closed:
+            return "closed";
+        case error_kind::header_too_large:
+            return "header_too_large";
+        case error_kind::body_too_large:
+            return "body_too_large";
+        case error_kind::too_many_redirects:
+            return "too_many_redirects";
+        case error_kind::cancelled:
+            return "cancelled";
     }
     return "unknown";
 }

@@ -3,10 +3,10 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include <boost/asio/buffer.hpp>
-#include <boost/asio/ip/address.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/address.hpp>
 
 #include <muster/http/error.hpp>
 
@@ -20,7 +20,8 @@ namespace {
 /// Amazon Linux's (Lambda's). Empty when none exists.
 std::string system_bundle() {
     if (const char* env = std::getenv("SSL_CERT_FILE"); env && *env) return env;
-    for (const char* p : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}) {
+    for (const char* p :
+         {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}) {
         std::error_code ec;
         if (std::filesystem::exists(p, ec)) return p;
     }
@@ -49,8 +50,7 @@ std::shared_ptr<ssl::context> make_tls_context(const options& o, const std::stri
     }
     if (!o.extra_ca_pem.empty()) {
         ctx->add_certificate_authority(boost::asio::buffer(o.extra_ca_pem), ec);
-        if (ec)
-            throw error(error_kind::tls, url, "cannot load extra_ca_pem: " + ec.message());
+        if (ec) throw error(error_kind::tls, url, "cannot load extra_ca_pem: " + ec.message());
     }
     ctx->set_verify_mode(o.verify_peer ? ssl::verify_peer : ssl::verify_none);
     return ctx;

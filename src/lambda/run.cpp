@@ -18,10 +18,10 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -128,8 +128,7 @@ asio::awaitable<void> report_init_error(detail::endpoint api, logger log, error_
                       " to /init/error: " + r.body());
         }
     } catch (const boost::system::system_error& e) {
-        log.error(std::string("could not report the init error to the Runtime API: ") +
-                  e.what());
+        log.error(std::string("could not report the init error to the Runtime API: ") + e.what());
     }
 }
 
@@ -259,18 +258,21 @@ class runtime {
         const auto received = clock::now();
         invocation_info info = read_invocation(next, received);
         if (info.request_id.empty()) {
-            log_.error("/next answered without a Lambda-Runtime-Aws-Request-Id; the invocation "
-                       "cannot be answered and is skipped");
+            log_.error(
+                "/next answered without a Lambda-Runtime-Aws-Request-Id; the invocation "
+                "cannot be answered and is skipped");
             co_return;
         }
         if (config_.concurrency == 1) {
             // With one invocation at a time the process environment is the
             // invocation's; with several it would be shared, so it is not set.
-            if (info.trace_id.empty()) ::unsetenv("_X_AMZN_TRACE_ID");
-            else ::setenv("_X_AMZN_TRACE_ID", info.trace_id.c_str(), 1);
+            if (info.trace_id.empty())
+                ::unsetenv("_X_AMZN_TRACE_ID");
+            else
+                ::setenv("_X_AMZN_TRACE_ID", info.trace_id.c_str(), 1);
         }
 
-        root_scope scope(info.deadline);
+        root_scope scope(info.deadline, info.trace_id);
         invocation inv(std::move(info), log_);
         const std::string id_segment = detail::encode_path_segment(inv.request_id());
         const auto ex = scope.executor(io_.get_executor());
@@ -292,16 +294,14 @@ class runtime {
         bool posted = false;
         if (result) {
             const std::size_t size = result->body.size();
-            posted = co_await post(client, inv, "/2018-06-01/runtime/invocation/" + id_segment +
-                                                   "/response",
-                                   std::move(result->body), std::move(result->content_type), {},
-                                   size);
+            posted = co_await post(
+                client, inv, "/2018-06-01/runtime/invocation/" + id_segment + "/response",
+                std::move(result->body), std::move(result->content_type), {}, size);
         } else {
             inv.log().error("Invoke Error " + error_body(*failure));
-            posted = co_await post(client, inv,
-                                   "/2018-06-01/runtime/invocation/" + id_segment + "/error",
-                                   error_body(*failure), "application/json",
-                                   error_headers(*failure), 0);
+            posted = co_await post(
+                client, inv, "/2018-06-01/runtime/invocation/" + id_segment + "/error",
+                error_body(*failure), "application/json", error_headers(*failure), 0);
         }
         const auto duration = clock::now() - received;
         if (!posted) co_return;  // The runtime is stopping.
@@ -311,7 +311,7 @@ class runtime {
         task_stats stats = scope.ledger().stats();
         auto after = detail::invocation_access::take_after_response(inv);
         if (!after.empty()) {
-            root_scope after_scope(inv.deadline());
+            root_scope after_scope(inv.deadline(), std::string(scope.trace_id()));
             const auto after_ex = after_scope.executor(io_.get_executor());
             for (auto& fn : after) {
                 try {
@@ -355,7 +355,8 @@ class runtime {
         if (pending > 0) {
             inv.log().error(std::to_string(pending) +
                             " piece(s) of work started by this invocation were still pending "
-                            "when " + when +
+                            "when " +
+                            when +
                             " (a detached coroutine, timer or callback on its executor); they "
                             "are dropped and will not run in a later invocation");
         }
@@ -364,8 +365,8 @@ class runtime {
 
     /// Posts to `/response` or `/error`, retrying transport failures with
     /// the bounded backoff. False once the runtime must stop.
-    asio::awaitable<bool> post(runtime_api_client& client, const invocation& inv,
-                               std::string path, std::string body, std::string content_type,
+    asio::awaitable<bool> post(runtime_api_client& client, const invocation& inv, std::string path,
+                               std::string body, std::string content_type,
                                std::vector<detail::header> headers, std::size_t response_size) {
         std::string last_error;
         for (int retry = 0; retry <= max_retries; ++retry) {
@@ -389,29 +390,28 @@ class runtime {
                 inv.log().error("the response is too large for Lambda (" +
                                 std::to_string(response_size) +
                                 " bytes; the limit is 6 MiB), which reports it to the caller "
-                                "as an error: " + r.body());
+                                "as an error: " +
+                                r.body());
             } else if (code == 400) {
-                inv.log().error("the Runtime API refused " + path + " as a bad request (400): " +
-                                r.body());
-            } else if (code == 403) {
                 inv.log().error("the Runtime API refused " + path +
-                                " (403: the invocation was already answered or has ended): " +
-                                r.body());
+                                " as a bad request (400): " + r.body());
+            } else if (code == 403) {
+                inv.log().error(
+                    "the Runtime API refused " + path +
+                    " (403: the invocation was already answered or has ended): " + r.body());
             } else if (code >= 500) {
-                inv.log().fatal("the Runtime API failed on " + path + " (" +
-                                std::to_string(code) + "): " + r.body() +
-                                "; the runtime exits");
+                inv.log().fatal("the Runtime API failed on " + path + " (" + std::to_string(code) +
+                                "): " + r.body() + "; the runtime exits");
                 stop(2);
                 co_return false;
             } else {
-                inv.log().error("the Runtime API answered " + std::to_string(code) + " to " +
-                                path + ": " + r.body());
+                inv.log().error("the Runtime API answered " + std::to_string(code) + " to " + path +
+                                ": " + r.body());
             }
             co_return true;
         }
-        inv.log().fatal("could not post to " + path + " after " +
-                        std::to_string(max_retries + 1) + " attempts (last: " + last_error +
-                        "); the runtime exits");
+        inv.log().fatal("could not post to " + path + " after " + std::to_string(max_retries + 1) +
+                        " attempts (last: " + last_error + "); the runtime exits");
         stop(2);
         co_return false;
     }
@@ -428,10 +428,10 @@ class runtime {
 /// Runtime API's address itself is usable.
 void report_environment_error(detail::endpoint api, const logger& log, std::string message) {
     asio::io_context io(1);
-    asio::co_spawn(io,
-                   report_init_error(std::move(api), log,
-                                     {"Runtime.InvalidEnvironment", std::move(message)}),
-                   asio::detached);
+    asio::co_spawn(
+        io,
+        report_init_error(std::move(api), log, {"Runtime.InvalidEnvironment", std::move(message)}),
+        asio::detached);
     io.run();
 }
 

@@ -16,8 +16,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <muster/core/gather.hpp>
 #include <muster/core/scope.hpp>
@@ -158,8 +158,7 @@ TEST_F(ClientTest, ConnectionCloseIsNotReused) {
 }
 
 asio::awaitable<muster::results<http::response>> gather_gets(std::vector<std::string> urls,
-                                                             http::options ho,
-                                                             muster::options o) {
+                                                             http::options ho, muster::options o) {
     auto ex = co_await asio::this_coro::executor;
     http::client c{ex, ho};
     auto fetch = [c](const std::string& u) { return c.get(u); };
@@ -242,9 +241,9 @@ TEST_F(ClientTest, ConnectionRefusedIsAConnectError) {
 }
 
 TEST_F(ClientTest, InvalidUrlIsAnInvalidUrlError) {
-    for (const char* bad : {"ftp://127.0.0.1/", "http://", "127.0.0.1:80/x",
-                            "http://user@127.0.0.1/", "http://127.0.0.1:99999/",
-                            "http://127.0.0.1/a b"}) {
+    for (const char* bad :
+         {"ftp://127.0.0.1/", "http://", "127.0.0.1:80/x", "http://user@127.0.0.1/",
+          "http://127.0.0.1:99999/", "http://127.0.0.1/a b"}) {
         SCOPED_TRACE(bad);
         auto e = run(error_of(get_once(bad, {})));
         EXPECT_EQ(kind_of(e), http::error_kind::invalid_url);
@@ -254,8 +253,7 @@ TEST_F(ClientTest, InvalidUrlIsAnInvalidUrlError) {
 /// Gathers `urls`, then checks the pool is empty and (within a second) that
 /// the server saw every connection closed, then makes one more request.
 asio::awaitable<std::pair<muster::results<http::response>, http::pool_stats>> time_out_then_get(
-    std::vector<std::string> urls, const test_server* server, http::options ho,
-    muster::options o) {
+    std::vector<std::string> urls, const test_server* server, http::options ho, muster::options o) {
     auto ex = co_await asio::this_coro::executor;
     http::client c{ex, ho};
     auto fetch = [c](const std::string& u) { return c.get(u); };
@@ -322,10 +320,9 @@ TEST_F(ClientTest, ScopeDeadlineIsATimeoutError) {
     muster::root_scope scope(clock::now() + 150ms);
     std::exception_ptr e;
     auto task = error_of(get_once(server.url("/never"), {}));
-    asio::co_spawn(scope.executor(io.get_executor()), std::move(task),
-                   [&](std::exception_ptr thrown, std::exception_ptr got) {
-                       e = thrown ? thrown : got;
-                   });
+    asio::co_spawn(
+        scope.executor(io.get_executor()), std::move(task),
+        [&](std::exception_ptr thrown, std::exception_ptr got) { e = thrown ? thrown : got; });
     const auto start = clock::now();
     io.run_for(5s);
     EXPECT_LT(clock::now() - start, 1s);
@@ -387,6 +384,40 @@ TEST_F(ClientTest, TraceIdOfTheInvocationIsSent) {
     EXPECT_THAT(without.body, ::testing::Not(HasSubstr("X-Amzn-Trace-Id")));
     auto none = run(get_once(server.url("/headers"), {}));
     EXPECT_THAT(none.body, ::testing::Not(HasSubstr("X-Amzn-Trace-Id")));
+}
+
+/// GETs `url` from inside a root scope with `trace_id`, through a `gather`
+/// (as a handler's fan-out would), with a different trace id in the
+/// environment.
+asio::awaitable<http::response> get_in_root_scope(std::string url, std::string trace_id) {
+    auto ex = co_await asio::this_coro::executor;
+    muster::root_scope scope(clock::time_point::max(), std::move(trace_id));
+    auto fetch = [](std::string u) -> asio::awaitable<http::response> {
+        // (Named first: GCC 12 destroys temporaries of a co_await twice.)
+        auto task = get_once(std::move(u), {});
+        auto [r] = co_await muster::gather(muster::options{}, std::move(task));
+        co_return std::move(r).value();
+    };
+    auto spawned = asio::co_spawn(scope.executor(ex), fetch(std::move(url)), asio::use_awaitable);
+    co_return co_await std::move(spawned);
+}
+
+TEST_F(ClientTest, TraceIdOfTheRootScopeIsSent) {
+    // Two invocations at once each carry their own; the environment's (what
+    // a runtime sets when it runs one at a time) gives way to the scope's.
+    ::setenv("_X_AMZN_TRACE_ID", "Root=1-00000000-000000000000000000000000", 1);
+    auto both = run([this]() -> asio::awaitable<std::pair<http::response, http::response>> {
+        auto ex = co_await asio::this_coro::executor;
+        auto a = asio::co_spawn(ex, get_in_root_scope(server.url("/headers"), "Root=1-a"),
+                                asio::use_awaitable);
+        auto b_task = get_in_root_scope(server.url("/headers"), "Root=1-b");
+        auto b = co_await std::move(b_task);
+        auto a_done = co_await std::move(a);
+        co_return std::pair{std::move(a_done), std::move(b)};
+    }());
+    ::unsetenv("_X_AMZN_TRACE_ID");
+    EXPECT_THAT(both.first.body, HasSubstr("X-Amzn-Trace-Id: Root=1-a\r\n"));
+    EXPECT_THAT(both.second.body, HasSubstr("X-Amzn-Trace-Id: Root=1-b\r\n"));
 }
 
 TEST_F(ClientTest, RedirectsAreReturnedUnlessFollowed) {
@@ -469,6 +500,21 @@ TEST_F(ClientTest, RetryAfterPastTheDeadlineIsNotWaitedFor) {
     EXPECT_EQ(server.requests(), 1u);
 }
 
+TEST_F(ClientTest, RetryAfterAsAnHttpDateIsHonoured) {
+    // A date already past: retried at once.
+    auto o = retrying(3);
+    o.request_timeout = 2s;
+    auto past = run(get_once(server.url("/busy?n=1&after_date=-5"), o));
+    EXPECT_EQ(past.status, 200);
+    EXPECT_EQ(server.requests(), 2u);
+    // A date 30 s ahead is past the request's deadline: not waited for.
+    const auto start = clock::now();
+    auto later = run(get_once(server.url("/busy?n=3&after_date=30"), o));
+    EXPECT_LT(clock::now() - start, 1s);
+    EXPECT_EQ(later.status, 503);
+    EXPECT_EQ(server.requests(), 3u);
+}
+
 TEST_F(ClientTest, ConnectionErrorsAreRetried) {
     const auto port = muster_test::unused_port();
     auto e = run(error_of(get_once("http://127.0.0.1:" + std::to_string(port) + "/", retrying(3))));
@@ -539,6 +585,13 @@ TEST_F(ClientTest, SinkGetsAnUnretriedBusyBody) {
     auto s = run(stream_once(server.url("/busy?n=5"), retrying(2)));
     EXPECT_EQ(s.response.status, 503);
     EXPECT_EQ(s.received, "busy");
+}
+
+TEST_F(ClientTest, CorruptGzipOnItsWayToASinkIsAProtocolError) {
+    http::options o;
+    o.decompress = true;
+    auto e = run(error_of(stream_once(server.url("/badgzip"), o)));
+    EXPECT_EQ(kind_of(e), http::error_kind::protocol);
 }
 
 TEST_F(ClientTest, PlainHttpGoesThroughTheProxy) {

@@ -53,10 +53,11 @@ std::string read_file(const std::string& path) {
 /// Runs `openssl args` in `dir`; its output goes to `dir`/openssl.log, which
 /// the error quotes.
 void openssl(const std::string& dir, const std::string& args) {
-    const std::string cmd = "cd '" + dir + "' && '" MUSTER_OPENSSL "' " + args +
-                            " >>openssl.log 2>&1 </dev/null";
+    const std::string cmd =
+        "cd '" + dir + "' && '" MUSTER_OPENSSL "' " + args + " >>openssl.log 2>&1 </dev/null";
     if (std::system(cmd.c_str()) != 0)
-        throw std::runtime_error("openssl " + args + " failed:\n" + read_file(dir + "/openssl.log"));
+        throw std::runtime_error("openssl " + args + " failed:\n" +
+                                 read_file(dir + "/openssl.log"));
 }
 
 bool accepts_connections(std::uint16_t port) {
@@ -111,15 +112,18 @@ void make_certificates(const std::string& dir) {
                      " -keyout ca.key -out ca.pem -days 30");
     for (const char* name : {"good", "wrong", "expired"}) {
         const std::string n = name;
-        openssl(dir, "req -new -config openssl.cnf " + ec_key + " -keyout " + n + ".key -out " +
-                         n + ".csr -subj /CN=" + (n == "wrong" ? "wrong.example.com" : "localhost"));
+        openssl(dir, "req -new -config openssl.cnf " + ec_key + " -keyout " + n + ".key -out " + n +
+                         ".csr -subj /CN=" + (n == "wrong" ? "wrong.example.com" : "localhost"));
     }
-    openssl(dir, "x509 -req -in good.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 "
-                 "-extfile good.ext -out good.pem");
-    openssl(dir, "x509 -req -in wrong.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 "
-                 "-extfile wrong.ext -out wrong.pem");
-    openssl(dir, "ca -batch -config openssl.cnf -cert ca.pem -keyfile ca.key -in expired.csr "
-                 "-out expired.pem -notext -startdate 20200101000000Z -enddate 20200201000000Z");
+    openssl(dir,
+            "x509 -req -in good.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 "
+            "-extfile good.ext -out good.pem");
+    openssl(dir,
+            "x509 -req -in wrong.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 "
+            "-extfile wrong.ext -out wrong.pem");
+    openssl(dir,
+            "ca -batch -config openssl.cnf -cert ca.pem -keyfile ca.key -in expired.csr "
+            "-out expired.pem -notext -startdate 20200101000000Z -enddate 20200201000000Z");
 }
 
 std::string ssl_server(std::uint16_t port, const std::string& dir, const std::string& cert) {

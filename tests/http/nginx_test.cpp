@@ -3,10 +3,10 @@
 
 #include <exception>
 #include <memory>
-#include <utility>
 #include <optional>
 #include <ranges>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -199,7 +199,7 @@ TEST_F(NginxTest, DecodedSizeCountsAgainstTheLimit) {
 }
 
 asio::awaitable<std::pair<http::response, std::size_t>> stream_size(std::string url,
-                                                                      http::options o) {
+                                                                    http::options o) {
     auto ex = co_await asio::this_coro::executor;
     http::client c{ex, o};
     auto bytes = std::make_shared<std::size_t>(0);
@@ -218,6 +218,51 @@ TEST_F(NginxTest, LargeBodyStreamsPastTheInMemoryLimit) {
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.body.size(), 0u);
     EXPECT_EQ(bytes, nginx_server::big_size);
+}
+
+TEST_F(NginxTest, GzipBodyStreamsDecodedToASink) {
+    auto o = trusting();
+    o.decompress = true;
+    o.max_body_size = 1 << 20;  // neither the encoded nor the decoded body is held
+    auto digest = std::make_shared<std::string>();
+    auto r = run([&]() -> asio::awaitable<http::response> {
+        auto ex = co_await asio::this_coro::executor;
+        http::client c{ex, o};
+        http::request req;
+        req.url = nginx.https_url("/big.bin");
+        http::body_sink sink = [digest](std::string_view piece) {
+            // Keep a digest, not the body: count and check every byte.
+            if (piece.find_first_not_of('b') != std::string_view::npos) digest->push_back('!');
+            digest->append(std::to_string(piece.size())).push_back(',');
+        };
+        auto sending = c.request(std::move(req), std::move(sink));
+        co_return co_await std::move(sending);
+    }());
+    EXPECT_EQ(r.headers.get("content-encoding"), "gzip");
+    EXPECT_EQ(digest->find('!'), std::string::npos) << "the sink got undecoded bytes";
+    std::size_t total = 0;
+    for (std::size_t at = 0; at < digest->size();) {
+        const auto comma = digest->find(',', at);
+        total += std::stoul(digest->substr(at, comma - at));
+        at = comma + 1;
+    }
+    EXPECT_EQ(total, nginx_server::big_size);
+}
+
+TEST_F(NginxTest, DecodedStreamHasTheStreamLimit) {
+    auto o = trusting();
+    o.decompress = true;
+    o.max_streamed_body_size = 1 << 20;  // big.bin is sent far smaller than this
+    auto e = run([&]() -> asio::awaitable<http::error> {
+        try {
+            co_await stream_size(nginx.http_url("/big.bin"), o);
+        } catch (const http::error& err) {
+            co_return err;
+        }
+        throw std::runtime_error("the request succeeded");
+    }());
+    EXPECT_EQ(e.kind(), http::error_kind::body_too_large) << e.what();
+    EXPECT_THAT(e.what(), HasSubstr("decoded"));
 }
 
 TEST_F(NginxTest, HttpsGoesThroughAConnectTunnel) {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <string_view>
 
@@ -39,6 +40,16 @@ struct open_guard {
     open_guard& operator=(const open_guard&) = delete;
     test_server::counters c_;
 };
+
+/// `when` as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+std::string http_date(std::chrono::system_clock::time_point when) {
+    const std::time_t t = std::chrono::system_clock::to_time_t(when);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char text[64];
+    const std::size_t n = std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return std::string(text, n);
+}
 
 std::string query_value(std::string_view target, std::string_view key) {
     const auto q = target.find('?');
@@ -112,9 +123,9 @@ asio::awaitable<void> serve(tcp::socket s, test_server::counters counters,
                     co_await asio::async_read(s, in,
                                               asio::transfer_exactly(content_length - in.size()),
                                               asio::use_awaitable);
-                body.assign(asio::buffers_begin(in.data()),
-                            asio::buffers_begin(in.data()) +
-                                static_cast<std::ptrdiff_t>(content_length));
+                body.assign(
+                    asio::buffers_begin(in.data()),
+                    asio::buffers_begin(in.data()) + static_cast<std::ptrdiff_t>(content_length));
                 in.consume(content_length);
             }
             ++served;
@@ -141,6 +152,9 @@ asio::awaitable<void> serve(tcp::socket s, test_server::counters counters,
                 std::string n = query_value(target, "n");
                 std::string after = query_value(target, "after");
                 if (after.empty()) after = "0";
+                if (auto in = query_value(target, "after_date"); !in.empty())
+                    after = http_date(std::chrono::system_clock::now() +
+                                      std::chrono::seconds(std::stoi(in)));
                 const std::size_t failures = n.empty() ? 2 : std::stoul(n);
                 if (counters.busy->fetch_add(1) < failures) {
                     const std::string out =
@@ -229,11 +243,13 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::atomic<std::size
 }
 
 /// Copies `from` to `to` until either side ends, then closes both.
-asio::awaitable<void> copy_until_closed(std::shared_ptr<tcp::socket> from, std::shared_ptr<tcp::socket> to) {
+asio::awaitable<void> copy_until_closed(std::shared_ptr<tcp::socket> from,
+                                        std::shared_ptr<tcp::socket> to) {
     char buf[16384];
     try {
         for (;;) {
-            const std::size_t n = co_await from->async_read_some(asio::buffer(buf), asio::use_awaitable);
+            const std::size_t n =
+                co_await from->async_read_some(asio::buffer(buf), asio::use_awaitable);
             co_await asio::async_write(*to, asio::buffer(buf, n), asio::use_awaitable);
         }
     } catch (...) {
@@ -324,14 +340,12 @@ test_proxy::~test_proxy() {
     thread_.join();
 }
 
-std::string test_proxy::url() const {
-    return "http://127.0.0.1:" + std::to_string(port_);
-}
+std::string test_proxy::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
-test_server::test_server()
-    : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+test_server::test_server() : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     port_ = acceptor_.local_endpoint().port();
-    auto loop = accept_loop(acceptor_, &accepted_, counters{&open_, &max_open_, &busy_}, &requests_);
+    auto loop =
+        accept_loop(acceptor_, &accepted_, counters{&open_, &max_open_, &busy_}, &requests_);
     asio::co_spawn(io_, std::move(loop), asio::detached);
     thread_ = std::thread([this] { io_.run(); });
 }

@@ -111,6 +111,7 @@ TEST_F(RuntimeTest, InvocationCarriesEveryHeaderAndTheTraceIdEnvironment) {
     EXPECT_EQ(o.at("function_arn"), "arn:aws:lambda:us-east-1:123456789012:function:test");
     EXPECT_EQ(o.at("trace_id"), "Root=1-abc;Sampled=1");
     EXPECT_EQ(o.at("env_trace_id"), "Root=1-abc;Sampled=1");
+    EXPECT_EQ(o.at("scope_trace_id"), "Root=1-abc;Sampled=1");
     EXPECT_EQ(o.at("client_context"), R"({"client":{}})");
     EXPECT_EQ(o.at("cognito_identity"), R"({"cognitoIdentityId":"x"})");
     EXPECT_EQ(o.at("tenant_id"), "tenant-7");
@@ -204,9 +205,8 @@ TEST_F(RuntimeTest, MalformedJsonEventIsAnUnmarshalError) {
 TEST_F(RuntimeTest, ThrowingInitIsReportedToInitErrorAndExitsOne) {
     auto fn = start("echo", {{"MUSTER_TEST_INIT_FAIL", "1"}});
     EXPECT_EQ(fn->wait(20s), 1) << fn->err();
-    auto posts = api.wait_for(1, [](const recorded_request& r) {
-        return r.target == "/2018-06-01/runtime/init/error";
-    });
+    auto posts = api.wait_for(
+        1, [](const recorded_request& r) { return r.target == "/2018-06-01/runtime/init/error"; });
     ASSERT_EQ(posts.size(), 1u);
     EXPECT_EQ(posts[0].header("lambda-runtime-function-error-type"), "std::runtime_error");
     EXPECT_EQ(parse(posts[0].body).as_object().at("errorMessage"),
@@ -217,22 +217,26 @@ TEST_F(RuntimeTest, ThrowingInitIsReportedToInitErrorAndExitsOne) {
 TEST_F(RuntimeTest, BadEnvironmentIsAnInitError) {
     auto fn = start("echo", {{"AWS_LAMBDA_MAX_CONCURRENCY", "lots"}});
     EXPECT_EQ(fn->wait(20s), 1);
-    auto posts = api.wait_for(1, [](const recorded_request& r) {
-        return r.target == "/2018-06-01/runtime/init/error";
-    });
+    auto posts = api.wait_for(
+        1, [](const recorded_request& r) { return r.target == "/2018-06-01/runtime/init/error"; });
     ASSERT_EQ(posts.size(), 1u) << fn->err();
     EXPECT_EQ(posts[0].header("lambda-runtime-function-error-type"), "Runtime.InvalidEnvironment");
-    EXPECT_NE(parse(posts[0].body).as_object().at("errorMessage").as_string().find(
-                  "AWS_LAMBDA_MAX_CONCURRENCY=lots"),
+    EXPECT_NE(parse(posts[0].body)
+                  .as_object()
+                  .at("errorMessage")
+                  .as_string()
+                  .find("AWS_LAMBDA_MAX_CONCURRENCY=lots"),
               std::string::npos);
 }
 
 TEST_F(RuntimeTest, UnknownHandlerIsAnInitError) {
     auto fn = start("no-such-handler");
     EXPECT_EQ(fn->wait(20s), 1);
-    EXPECT_EQ(api.wait_for(1, [](const recorded_request& r) {
-                     return r.target == "/2018-06-01/runtime/init/error";
-                 }).size(),
+    EXPECT_EQ(api.wait_for(1,
+                           [](const recorded_request& r) {
+                               return r.target == "/2018-06-01/runtime/init/error";
+                           })
+                  .size(),
               1u);
 }
 
@@ -301,7 +305,8 @@ TEST_F(RuntimeTest, UnreachableRuntimeApiRetriesThenExits) {
     auto fn = start("echo", {}, closed);
     EXPECT_EQ(fn->wait(30s), 2) << fn->err();
     const std::string err = fn->err();
-    EXPECT_NE(err.find("could not be reached for /next after 7 attempts"), std::string::npos) << err;
+    EXPECT_NE(err.find("could not be reached for /next after 7 attempts"), std::string::npos)
+        << err;
     EXPECT_NE(err.find("retrying"), std::string::npos) << err;
 }
 
@@ -343,7 +348,8 @@ TEST_F(RuntimeTest, AfterResponseRunsAfterThePostAndBeforeTheNextPoll) {
     EXPECT_GE(polls[1].at - a->at, 200ms) << "the second /next waited for after_response";
     const std::string err = fn->err();
     EXPECT_NE(err.find("AFTER RESPONSE RAN"), std::string::npos) << err;
-    EXPECT_NE(err.find("after_response failed: std::runtime_error: flush failed"), std::string::npos)
+    EXPECT_NE(err.find("after_response failed: std::runtime_error: flush failed"),
+              std::string::npos)
         << err;
 }
 
@@ -383,7 +389,8 @@ TEST_F(RuntimeTest, ManagedInstancesRunInvocationsConcurrentlyEachInItsOwnScope)
     // first was answered.
     const auto dispatched = api.dispatched();
     auto first_answer = api.wait_for_answer("c0")->at;
-    for (int i = 1; i < 8; ++i) first_answer = std::min(first_answer, api.wait_for_answer("c" + std::to_string(i))->at);
+    for (int i = 1; i < 8; ++i)
+        first_answer = std::min(first_answer, api.wait_for_answer("c" + std::to_string(i))->at);
     for (const auto& [id, at] : dispatched) EXPECT_LT(at, first_answer) << id;
     // The metrics of each invocation count only its own tasks. Each poller
     // writes them before it polls again.
@@ -396,7 +403,7 @@ TEST_F(RuntimeTest, ManagedInstancesRunInvocationsConcurrentlyEachInItsOwnScope)
     }
 }
 
-TEST_F(RuntimeTest, TraceIdEnvironmentIsNotSetWithConcurrency) {
+TEST_F(RuntimeTest, TraceIdIsInTheScopeNotTheEnvironmentWithConcurrency) {
     auto fn = start("info", {{"AWS_LAMBDA_MAX_CONCURRENCY", "2"}});
     auto inv = event("r1");
     inv.headers = {{"Lambda-Runtime-Trace-Id", "Root=1-abc"}};
@@ -405,6 +412,8 @@ TEST_F(RuntimeTest, TraceIdEnvironmentIsNotSetWithConcurrency) {
     ASSERT_TRUE(a) << fn->err();
     EXPECT_TRUE(parse(a->body).as_object().at("env_trace_id").is_null());
     EXPECT_EQ(parse(a->body).as_object().at("trace_id"), "Root=1-abc");
+    // The invocation's scope carries it instead, for muster::http and the like.
+    EXPECT_EQ(parse(a->body).as_object().at("scope_trace_id"), "Root=1-abc");
 }
 
 TEST_F(RuntimeTest, JsonLogFormatStampsTheRequestIdAndFiltersByLevel) {

@@ -53,11 +53,15 @@ asio::awaitable<response> info(invocation& inv) {
     o["payload"] = inv.payload();
     const char* trace = std::getenv("_X_AMZN_TRACE_ID");
     o["env_trace_id"] = trace ? json::value(trace) : json::value(nullptr);
+    const std::string scope_trace = co_await muster::current_trace_id();
+    o["scope_trace_id"] = scope_trace;
     o["has_deadline"] = inv.has_deadline();
     if (inv.has_deadline()) {
-        o["remaining_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(inv.remaining()).count();
+        o["remaining_ms"] =
+            std::chrono::duration_cast<std::chrono::milliseconds>(inv.remaining()).count();
         const auto scope_left = co_await muster::remaining();
-        o["scope_remaining_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(scope_left).count();
+        o["scope_remaining_ms"] =
+            std::chrono::duration_cast<std::chrono::milliseconds>(scope_left).count();
     }
     if (inv.platform_deadline()) {
         const auto platform_left = *inv.platform_deadline() - std::chrono::system_clock::now();
@@ -89,7 +93,8 @@ asio::awaitable<json::value> fanout(const json::value& event) {
     }
     co_return json::object{
         {"counts", counts},
-        {"elapsed_ms", std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started).count()}};
+        {"elapsed_ms",
+         std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started).count()}};
 }
 
 /// Runs `tasks` tasks of `ms` each and says whether every task saw this
@@ -101,10 +106,11 @@ asio::awaitable<response> concurrent(invocation& inv) {
     std::vector<asio::awaitable<bool>> tasks;
     const auto expected = inv.deadline();
     for (std::int64_t i = 0; i < k; ++i) {
-        tasks.push_back([](std::chrono::milliseconds ms, clock::time_point expected) -> asio::awaitable<bool> {
-            co_await sleep_for(ms);
-            co_return co_await muster::current_deadline() == expected;
-        }(ms, expected));
+        tasks.push_back(
+            [](std::chrono::milliseconds ms, clock::time_point expected) -> asio::awaitable<bool> {
+                co_await sleep_for(ms);
+                co_return co_await muster::current_deadline() == expected;
+            }(ms, expected));
     }
     auto results = co_await muster::gather(std::move(tasks), muster::options{});
     bool all = true;

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -33,11 +35,13 @@ class scope_state {
         if (parent_) parent_->add_ref();
     }
     /// A root scope that keeps a ledger of its work (see `root_scope`).
-    scope_state(clock::time_point deadline, std::unique_ptr<task_ledger> ledger) noexcept
+    scope_state(clock::time_point deadline, std::unique_ptr<task_ledger> ledger,
+                std::string trace_id) noexcept
         : parent_(nullptr),
           ledger_(ledger.get()),
           owned_ledger_(std::move(ledger)),
-          deadline_(deadline) {}
+          deadline_(deadline),
+          trace_id_(std::move(trace_id)) {}
     scope_state(const scope_state&) = delete;
     scope_state& operator=(const scope_state&) = delete;
     ~scope_state() {
@@ -50,6 +54,13 @@ class scope_state {
     /// The ledger of the root scope, if it keeps one. Lives as long as this
     /// state: every child holds a reference to its parent.
     task_ledger* ledger() const noexcept { return ledger_; }
+    /// The trace id of the root scope (empty when it has none). Set once,
+    /// before any executor of the scope exists, so reading it needs no lock.
+    std::string_view trace_id() const noexcept {
+        const scope_state* s = this;
+        while (s->parent_) s = s->parent_;
+        return s->trace_id_;
+    }
 
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
     void release() noexcept {
@@ -62,6 +73,7 @@ class scope_state {
     task_ledger* ledger_;
     std::unique_ptr<task_ledger> owned_ledger_;
     clock::time_point deadline_;
+    std::string trace_id_;
 };
 
 /// An owning handle to a `scope_state` (intrusive, one pointer wide so the
@@ -177,7 +189,8 @@ class basic_scope_executor {
         // The check happens where the function would run, on the executor's
         // own thread: a handler dropped there is destroyed where it lives.
         boost::asio::execution::execute(
-            inner_, [f = std::decay_t<Function>(std::forward<Function>(f)), scope = scope_]() mutable {
+            inner_,
+            [f = std::decay_t<Function>(std::forward<Function>(f)), scope = scope_]() mutable {
                 if (!scope->ledger()->closed()) std::move(f)();
             });
     }
@@ -219,6 +232,12 @@ inline const scope_state* find_scope(const boost::asio::any_io_executor& ex) noe
     return nullptr;
 }
 
+/// The trace id of the root of the scope `ex` carries, or empty.
+inline std::string_view trace_id_of(const boost::asio::any_io_executor& ex) noexcept {
+    const scope_state* s = find_scope(ex);
+    return s ? s->trace_id() : std::string_view{};
+}
+
 /// The effective deadline of the scope `ex` carries, or `time_point::max()`.
 inline clock::time_point deadline_of(const boost::asio::any_io_executor& ex) noexcept {
     const scope_state* s = find_scope(ex);
@@ -248,10 +267,11 @@ inline boost::asio::any_io_executor with_deadline(const boost::asio::any_io_exec
 
 }  // namespace detail
 
-/// The root of a tree of work with its own deadline and `task_ledger`: the
-/// Lambda runtime opens one per invocation, and everything started on its
-/// executor (and, through it, every nested collection) inherits the deadline
-/// and is accounted in the ledger.
+/// The root of a tree of work with its own deadline, `task_ledger` and trace
+/// id: the Lambda runtime opens one per invocation, and everything started
+/// on its executor (and, through it, every nested collection) inherits the
+/// deadline and the trace id (`muster::current_trace_id()`), and is
+/// accounted in the ledger.
 ///
 /// Lifetime: the ledger lives as long as the root or any executor of the
 /// scope does, so late work that still holds one can safely count itself
@@ -266,10 +286,14 @@ inline boost::asio::any_io_executor with_deadline(const boost::asio::any_io_exec
 /// @endcode
 class root_scope {
   public:
-    /// A root scope with `deadline` (`time_point::max()` for none).
-    explicit root_scope(clock::time_point deadline = clock::time_point::max())
-        : state_(detail::scope_ptr::adopt(
-              new detail::scope_state(deadline, std::make_unique<task_ledger>()))) {}
+    /// A root scope with `deadline` (`time_point::max()` for none) and
+    /// `trace_id` (an X-Ray trace header such as the Lambda invocation's
+    /// `Lambda-Runtime-Trace-Id`; empty for none), which outgoing calls made
+    /// inside the scope propagate.
+    explicit root_scope(clock::time_point deadline = clock::time_point::max(),
+                        std::string trace_id = {})
+        : state_(detail::scope_ptr::adopt(new detail::scope_state(
+              deadline, std::make_unique<task_ledger>(), std::move(trace_id)))) {}
 
     /// `ex`, carrying this scope.
     template <class Inner>
@@ -279,6 +303,7 @@ class root_scope {
 
     clock::time_point deadline() const noexcept { return state_->deadline(); }
     task_ledger& ledger() const noexcept { return *state_->ledger(); }
+    std::string_view trace_id() const noexcept { return state_->trace_id(); }
 
   private:
     detail::scope_ptr state_;
@@ -293,6 +318,14 @@ inline boost::asio::awaitable<std::optional<clock::time_point>> current_deadline
     auto d = detail::deadline_of(co_await boost::asio::this_coro::executor);
     if (d == clock::time_point::max()) co_return std::nullopt;
     co_return d;
+}
+
+/// The trace id of the root scope the calling task runs in (see
+/// `root_scope`), or an empty string outside one or when it has none.
+///
+/// Completion: immediately; never suspends, never throws.
+inline boost::asio::awaitable<std::string> current_trace_id() {
+    co_return std::string(detail::trace_id_of(co_await boost::asio::this_coro::executor));
 }
 
 /// Time left until the calling task's effective deadline (zero once it has

@@ -112,8 +112,11 @@ class client {
     /// empty body. The body is bounded by `options::max_streamed_body_size`
     /// (unlimited by default; the request timeout still applies), not by
     /// `max_body_size`. Bodies of responses that are followed (redirects) or
-    /// retried never reach the sink. `options::decompress` does not apply:
-    /// the sink gets the body as sent.
+    /// retried never reach the sink. With `options::decompress`, a gzip or
+    /// deflate body is decoded on the way and the sink gets the decoded
+    /// bytes (their total bounded by `max_streamed_body_size`); a corrupt or
+    /// truncated encoding fails the request with `error_kind::protocol`
+    /// after the sink got what decoded cleanly.
     ///
     /// @code
     /// std::ofstream file("object.bin", std::ios::binary);

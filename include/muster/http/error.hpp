@@ -10,18 +10,18 @@ namespace muster::http {
 
 /// What went wrong with a request, as a category a caller can branch on.
 enum class error_kind : unsigned char {
-    invalid_url,        ///< The URL is not an absolute http:// or https:// URL.
-    invalid_request,    ///< The request itself is malformed (bad method, header, ...).
-    resolve,            ///< The host name could not be resolved.
-    connect,            ///< No TCP connection could be made (refused, unreachable).
-    tls,                ///< The TLS handshake failed, including certificate verification.
-    timeout,            ///< The connect timeout, the request timeout or the deadline expired.
-    protocol,           ///< The server broke HTTP/1.1: bad syntax, broken chunks, truncation.
-    closed,             ///< The connection was closed or reset before the response completed.
-    header_too_large,   ///< The response header exceeded `options::max_header_size`.
-    body_too_large,     ///< The response body exceeded `options::max_body_size`.
-    too_many_redirects, ///< More than `options::max_redirects` redirects were followed.
-    cancelled,          ///< The awaiting coroutine was cancelled (e.g. by its collection).
+    invalid_url,         ///< The URL is not an absolute http:// or https:// URL.
+    invalid_request,     ///< The request itself is malformed (bad method, header, ...).
+    resolve,             ///< The host name could not be resolved.
+    connect,             ///< No TCP connection could be made (refused, unreachable).
+    tls,                 ///< The TLS handshake failed, including certificate verification.
+    timeout,             ///< The connect timeout, the request timeout or the deadline expired.
+    protocol,            ///< The server broke HTTP/1.1: bad syntax, broken chunks, truncation.
+    closed,              ///< The connection was closed or reset before the response completed.
+    header_too_large,    ///< The response header exceeded `options::max_header_size`.
+    body_too_large,      ///< The response body exceeded `options::max_body_size`.
+    too_many_redirects,  ///< More than `options::max_redirects` redirects were followed.
+    cancelled,           ///< The awaiting coroutine was cancelled (e.g. by its collection).
 };
 
 /// The name of `k`, e.g. `"timeout"`.

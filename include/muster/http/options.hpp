@@ -80,10 +80,10 @@ struct options {
 
     /// Retries of idempotent requests (see `is_idempotent`) on connection
     /// errors (`connect`, `resolve`, `closed`) and on 429 and 5xx responses,
-    /// with the core's backoff and full jitter; a `Retry-After` in seconds
-    /// lengthens the delay. A retry whose delay would end past the request's
-    /// deadline is not made: the last response is returned, or the last
-    /// error thrown. `retry_if` (when set) is asked about errors only. The
+    /// with the core's backoff and full jitter; a `Retry-After` (seconds or an
+    /// HTTP date) lengthens the delay. A retry whose delay would end past the
+    /// request's deadline is not made: the last response is returned, or the
+    /// last error thrown. `retry_if` (when set) is asked about errors only. The
     /// default, one attempt, never retries. Independent of (and multiplied
     /// with) the retries of an enclosing collection.
     muster::retry_policy retry;
@@ -108,8 +108,10 @@ struct options {
     std::optional<std::string> https_proxy;
     std::optional<std::string> no_proxy;
 
-    /// Send the running Lambda invocation's trace id (`_X_AMZN_TRACE_ID`) as
-    /// `X-Amzn-Trace-Id` unless the request sets one.
+    /// Send the running Lambda invocation's trace id as `X-Amzn-Trace-Id`
+    /// unless the request sets one: the trace id of the root scope the
+    /// request runs in (`muster::current_trace_id()`, one per invocation
+    /// under muster's runtime), else `_X_AMZN_TRACE_ID` from the environment.
     bool send_trace_id = true;
 
     /// Throws `std::invalid_argument` naming the first field that makes no
