@@ -1,9 +1,11 @@
 #include <muster/core/scope.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -60,14 +62,15 @@ TEST(RootScopeTest, LedgerRecordsEveryTaskOfNestedCollections) {
         o.retry.attempts = 2;
         o.retry.initial_backoff = 1ms;
         // Retries need tasks that can be made again: callables.
-        std::vector<std::function<asio::awaitable<int>()>> tasks{
-            [] { return after(1ms, 1); }, [] { return fail_after(1ms); }};
+        std::vector<std::function<asio::awaitable<int>()>> tasks{[] { return after(1ms, 1); },
+                                                                 [] { return fail_after(1ms); }};
         auto outer = co_await muster::gather(std::move(tasks), o);
         EXPECT_EQ(outer.count(status::ok), 1u);
         // A nested collection inside a task of the scope counts too.
-        auto inner = co_await muster::with_group<int>({}, [](muster::group<int>& g) -> asio::awaitable<void> {
-            co_await g.spawn(after(1ms, 3));
-        });
+        auto inner = co_await muster::with_group<int>(
+            {}, [](muster::group<int>& g) -> asio::awaitable<void> {
+                co_await g.spawn(after(1ms, 3));
+            });
         EXPECT_EQ(inner.size(), 1u);
     });
     const muster::task_stats stats = scope.ledger().stats();
@@ -163,6 +166,57 @@ TEST(RootScopeTest, DetachedCoroutineIsDroppedOnceClosed) {
     io.run_for(100ms);
     EXPECT_EQ(*steps, before);
     EXPECT_EQ(scope.ledger().pending_work(), 0u);
+}
+
+}  // namespace
+
+namespace {
+
+asio::awaitable<std::string> trace_after(clock::duration d) {
+    co_await after(d, 0);
+    co_return co_await muster::current_trace_id();
+}
+
+TEST(RootScopeTest, TraceIdReachesTasksOfNestedCollections) {
+    asio::io_context io;
+    muster::root_scope a(clock::time_point::max(), "Root=1-a");
+    muster::root_scope b(clock::now() + 10s, "Root=1-b");
+    std::vector<std::string> seen;
+    auto collect = [&seen]() -> asio::awaitable<void> {
+        muster::options o;
+        o.task_timeout = 5s;  // a child scope of the root's
+        auto outer = [](muster::options o) -> asio::awaitable<std::string> {
+            auto inner = trace_after(1ms);
+            auto [r] = co_await muster::gather(o, std::move(inner));
+            co_return r.value();
+        };
+        auto first = outer(o);
+        auto second = trace_after(2ms);
+        auto [x, y] = co_await muster::gather(o, std::move(first), std::move(second));
+        seen.push_back(x.value());
+        seen.push_back(y.value());
+    };
+    // Two roots on one io_context at once, as two invocations would be.
+    asio::co_spawn(a.executor(io.get_executor()), collect, asio::detached);
+    asio::co_spawn(b.executor(io.get_executor()), collect, asio::detached);
+    io.run();
+    ASSERT_EQ(seen.size(), 4u);
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), "Root=1-a"), 2);
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), "Root=1-b"), 2);
+    EXPECT_EQ(a.trace_id(), "Root=1-a");
+}
+
+TEST(RootScopeTest, NoTraceIdOutsideARootOrWithoutOne) {
+    asio::io_context io;
+    std::vector<std::string> seen;
+    auto read = [&seen]() -> asio::awaitable<void> {
+        seen.push_back(co_await muster::current_trace_id());
+    };
+    muster::root_scope none;
+    asio::co_spawn(io, read, asio::detached);
+    asio::co_spawn(none.executor(io.get_executor()), read, asio::detached);
+    io.run();
+    EXPECT_EQ(seen, (std::vector<std::string>{"", ""}));
 }
 
 }  // namespace
