@@ -229,11 +229,11 @@ asio::awaitable<void> abort_fails_alone() {
 
 TEST(ProcessPoolTest, AnAbortOrAnExitFailsItsTaskWithTheReason) { run(abort_fails_alone()); }
 
-/// The acceptance test: four hostile tasks among a hundred
-/// ordinary ones in one gather.
+/// Four hostile tasks among a hundred
+/// ordinary ones in one gather: each fails alone.
 asio::awaitable<void> hostile_tasks_fail_alone() {
     auto po = workers(2);
-    po.memory_limit = std::size_t{256} << 20;
+    po.memory_limit = std::size_t{128} << 20;
     process_pool pool(co_await asio::this_coro::executor, po);
     std::vector<asio::awaitable<std::string>> tasks;
     tasks.push_back(pool.run("segfault", ""));
@@ -295,20 +295,20 @@ TEST(ProcessPoolTest, AWorkerSendingGarbageOrClosingItsChannelCountsAsCrashed) {
 
 asio::awaitable<void> memory_limit() {
     auto po = workers(1);
-    po.memory_limit = std::size_t{256} << 20;
+    po.memory_limit = std::size_t{128} << 20;
     process_pool pool(co_await asio::this_coro::executor, po);
     auto o = co_await outcome_of(&pool, "hog", "");
     EXPECT_EQ(o.status(), status::failed);
     if (sanitizer_build) {
         // RSS watch: the worker ends itself.
         EXPECT_EQ(message_of<muster::worker_crashed>(o),
-                  "muster::process_pool: worker exceeded its memory limit of 256 MiB while "
+                  "muster::process_pool: worker exceeded its memory limit of 128 MiB while "
                   "running hog");
     } else {
         // RLIMIT_AS: the allocation fails inside the function; the worker
         // lives on.
         EXPECT_EQ(message_of<muster::work_error>(o),
-                  "std::bad_alloc (the worker's memory limit is 256 MiB)");
+                  "std::bad_alloc (the worker's memory limit is 128 MiB)");
         EXPECT_EQ(pool.workers_started(), 1u);
     }
     EXPECT_EQ(co_await pool.run("echo", "after"), "after");
