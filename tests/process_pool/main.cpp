@@ -37,8 +37,8 @@ std::string sleep_ms(std::string_view in) {
 // An invalid write the compiler cannot prove is one; 16 is not null, so
 // UBSan lets it through to the MMU.
 std::string segfault(std::string_view) {
-    volatile int* p = reinterpret_cast<volatile int*>(std::uintptr_t{16});
-    *p = 1;
+    volatile std::uintptr_t address = 16;
+    *reinterpret_cast<volatile int*>(address) = 1;
     return "unreachable";
 }
 
