@@ -83,6 +83,7 @@ T run_on(asio::io_context& io, asio::awaitable<T> task) {
     std::optional<T> value;
     std::exception_ptr error;
     bool done = false;
+    io.restart();  // an io_context that ran out of work stays stopped until restarted
     asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T v) {
         error = e;
         if (!e) value.emplace(std::move(v));

@@ -79,4 +79,8 @@ if(MODE STREQUAL "find_package")
     # which the program turns into 0).
     run_step("run the Lambda consumer" ${CMAKE_COMMAND} -E env --unset=AWS_LAMBDA_RUNTIME_API
         ${lambda_consumer})
+    find_program(process_pool_consumer muster_process_pool_consumer
+        PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
+    # One task through a worker process of the installed library.
+    run_step("run the process pool consumer" ${process_pool_consumer})
 endif()
