@@ -89,7 +89,12 @@ T run_on(asio::io_context& io, asio::awaitable<T> task) {
         if (!e) value.emplace(std::move(v));
         done = true;
     });
-    while (!done) io.run_one();
+    // Polled with a bound rather than a bare run_one(): an io_context that
+    // ran out of work between two awaits is restarted instead of spun on.
+    while (!done) {
+        if (io.stopped()) io.restart();
+        io.run_one_for(std::chrono::milliseconds(10));
+    }
     if (error) std::rethrow_exception(error);
     return std::move(*value);
 }

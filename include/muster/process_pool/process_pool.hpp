@@ -125,7 +125,9 @@ struct process_pool_options {
 /// int main(int argc, char** argv) {
 ///     if (auto code = muster::process_pool::worker_main_if_requested(argc, argv)) return *code;
 ///     boost::asio::io_context io;
-///     muster::process_pool pool(io.get_executor(), {.task_timeout = std::chrono::seconds(2)});
+///     muster::process_pool_options options;
+///     options.task_timeout = std::chrono::seconds(2);
+///     muster::process_pool pool(io.get_executor(), options);
 ///     boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
 ///         auto r = co_await muster::gather(pool.run("shout", "a"), pool.run("shout", "b"));
 ///         // std::get<0>(r).value() == "a!"
@@ -156,11 +158,12 @@ class process_pool {
     boost::asio::awaitable<std::string> run(std::string function, std::string input);
 
     /// Starts every worker now, rather than on the first `run`, and
-    /// completes once all of them are ready.
+    /// completes once all of them are ready (at once if they are).
     ///
     /// Errors: `worker_start_error` when a worker fails to start;
-    /// `operation_aborted` when cancelled or shut down meanwhile (workers
-    /// already started stay).
+    /// `operation_aborted` when the pool is shut down meanwhile.
+    ///
+    /// Cancellation: none; it completes within `start_timeout`.
     boost::asio::awaitable<void> start();
 
     /// Kills every worker (`SIGKILL` to its process group), reaps it, and
