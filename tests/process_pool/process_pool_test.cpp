@@ -359,6 +359,7 @@ asio::awaitable<void> task_timeout_kills() {
     const auto t0 = clock::now();
     auto o = co_await outcome_of(&pool, "spin", "");
     EXPECT_LT(clock::now() - t0, 700ms);
+    EXPECT_EQ(o.status(), status::timed_out);
     EXPECT_EQ(message_of<muster::timeout_error>(o),
               "muster::process_pool: spin ran past its task timeout; its worker was killed");
     EXPECT_EQ(co_await pool.run("echo", "after"), "after");

@@ -32,7 +32,8 @@ struct process_pool_options {
 
     /// Time allowed to each task from the moment a worker starts it. When it
     /// runs out the worker is killed and the task fails with
-    /// `timeout_error`. Unset: only the scope's deadline applies.
+    /// `timeout_error` (`timed_out` in a collection). Unset: only the scope's
+    /// deadline applies.
     std::optional<clock::duration> task_timeout;
 
     /// Memory each worker may use, in bytes; 0 for no limit. Applied as
