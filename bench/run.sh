@@ -17,6 +17,10 @@
 #   MUSTER_BENCH_REPORT_ONLY=1 run nothing; rewrite RESULTS.md from the last run's JSON
 #   MUSTER_BENCH_QUIET_WAIT    seconds to wait, at most, for other work on the machine to use
 #                              less than a quarter of a core before starting (default 0)
+#   MUSTER_BENCH_ONLY=process_pool
+#                              run only the process pool's benchmark and its Python peer, and
+#                              rewrite only their section of RESULTS.md (it has markers of its
+#                              own, with the date and load of its own run)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -33,10 +37,15 @@ die() {
     exit 1
 }
 
-[[ -x $bench_dir/lambda/runtime_bench ]] || die "$bench_dir/lambda/runtime_bench is missing: run 'make bench'"
-[[ -x $bench_dir/core_bench ]] || die "$bench_dir/core_bench is missing: run 'make bench' (or cmake --preset release && cmake --build --preset release)"
+only=${MUSTER_BENCH_ONLY:-all}
+case $only in all | process_pool) ;; *) die "MUSTER_BENCH_ONLY must be process_pool (or unset)" ;; esac
+if [[ $only == all ]]; then
+    [[ -x $bench_dir/lambda/runtime_bench ]] || die "$bench_dir/lambda/runtime_bench is missing: run 'make bench'"
+    [[ -x $bench_dir/core_bench ]] || die "$bench_dir/core_bench is missing: run 'make bench' (or cmake --preset release && cmake --build --preset release)"
+    command -v node >/dev/null || die "node is missing"
+fi
+[[ -x $bench_dir/process_pool/process_pool_bench ]] || die "$bench_dir/process_pool/process_pool_bench is missing: run 'make bench'"
 [[ -x $python ]] || die "$python is missing: install Debian's python3 (make deps)"
-command -v node >/dev/null || die "node is missing"
 
 # Benchmarks need no credentials; keep whatever the shell has away from them.
 while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^AWS_' || true)
@@ -79,7 +88,47 @@ wait_for_quiet() {
     echo "bench/run.sh: still busy after $1 s; running anyway" >&2
 }
 
-if [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
+# Every command that produces a figure is logged, as run, in <log>.
+run() {
+    local log=$1 dest=$2
+    shift 2
+    printf '%s\n' "$*" >>"$out/$log"
+    echo "bench/run.sh: $*" >&2
+    "$@" >"$out/$dest.json" 2>"$out/$dest.log" || {
+        cat "$out/$dest.log" >&2
+        die "failed: $*"
+    }
+}
+
+# The process pool's part: its own date, load and command log (pp_*), so it
+# can be run alone (MUSTER_BENCH_ONLY=process_pool) without touching the rest.
+run_process_pool() {
+    rm -f "$out"/pp_*.txt "$out"/process_pool*.json "$out"/process_pool*.log
+    date -u '+%Y-%m-%d %H:%M UTC' >"$out/pp_date.txt"
+    cut -d' ' -f1 /proc/loadavg >"$out/pp_load_before.txt"
+    local busy0 own0 up0 busy1 own1 up1 other
+    busy0=$(machine_busy_ticks) own0=$(own_children_ticks) up0=$(uptime_ticks)
+    run pp_commands.txt process_pool "$bench_dir/process_pool/process_pool_bench" "${gbench_flags[@]}"
+    run pp_commands.txt process_pool_python $python bench/peers/process_pool.py "$peer_runs"
+    cut -d' ' -f1 /proc/loadavg >"$out/pp_load_after.txt"
+    busy1=$(machine_busy_ticks) own1=$(own_children_ticks) up1=$(uptime_ticks)
+    other=$(((busy1 - busy0 - (own1 - own0)) * 100 / (up1 - up0)))
+    ((other >= 0)) || other=0
+    printf '%d.%02d\n' $((other / 100)) $((other % 100)) >"$out/pp_other_cores.txt"
+}
+
+gbench_flags=(
+    --benchmark_format=json
+    --benchmark_repetitions="$repetitions"
+    --benchmark_report_aggregates_only=true
+    --benchmark_enable_random_interleaving=true
+)
+
+if [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 && $only == process_pool ]]; then
+    if ((${MUSTER_BENCH_QUIET_WAIT:-0} > 0)); then wait_for_quiet "$MUSTER_BENCH_QUIET_WAIT"; fi
+    mkdir -p "$out"
+    run_process_pool
+elif [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
     if ((${MUSTER_BENCH_QUIET_WAIT:-0} > 0)); then wait_for_quiet "$MUSTER_BENCH_QUIET_WAIT"; fi
     mkdir -p "$out"
     rm -f "$out"/*.json "$out"/*.log "$out"/*.txt
@@ -88,37 +137,18 @@ if [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
     cut -d' ' -f1 /proc/loadavg >"$out/load_before.txt"
     busy0=$(machine_busy_ticks) own0=$(own_children_ticks) up0=$(uptime_ticks)
 
-    # Every command that produces a figure is logged, as run, in commands.txt.
-    run() {
-        local dest=$1
-        shift
-        printf '%s\n' "$*" >>"$out/commands.txt"
-        echo "bench/run.sh: $*" >&2
-        "$@" >"$out/$dest.json" 2>"$out/$dest.log" || {
-            cat "$out/$dest.log" >&2
-            die "failed: $*"
-        }
-    }
-
-    gbench_flags=(
-        --benchmark_format=json
-        --benchmark_repetitions="$repetitions"
-        --benchmark_report_aggregates_only=true
-        --benchmark_enable_random_interleaving=true
-    )
-
-    run core_bench "$bench_dir/core_bench" "${gbench_flags[@]}"
+    run commands.txt core_bench "$bench_dir/core_bench" "${gbench_flags[@]}"
     if [[ -x $bench_dir/core_bench_mimalloc ]]; then
-        run core_bench_mimalloc "$bench_dir/core_bench_mimalloc" "${gbench_flags[@]}"
+        run commands.txt core_bench_mimalloc "$bench_dir/core_bench_mimalloc" "${gbench_flags[@]}"
     else
         echo "bench/run.sh: core_bench_mimalloc was not built (no mimalloc); its rows stay empty" >&2
     fi
-    run python $python bench/peers/gather.py "$peer_runs"
-    run node node --expose-gc bench/peers/gather.mjs "$peer_runs"
+    run commands.txt python $python bench/peers/gather.py "$peer_runs"
+    run commands.txt node node --expose-gc bench/peers/gather.mjs "$peer_runs"
     # The Lambda runtime against AWS's Node client, both driven by the same
     # in-process Runtime API server, alternately.
     scripts/install-test-peers.sh build/peers >&2
-    run runtime_bench "$bench_dir/lambda/runtime_bench" --starts 30 --invocations 2000 --rounds 5 \
+    run commands.txt runtime_bench "$bench_dir/lambda/runtime_bench" --starts 30 --invocations 2000 --rounds 5 \
         --runtime "muster=$PWD/bench/lambda/ric=$PWD/$bench_dir/lambda/muster_noop_function" \
         --runtime "floor=$PWD/bench/lambda/ric=$PWD/$bench_dir/emulator/emulator_noop_bootstrap" \
         --runtime "aws-lambda-ric=$PWD/bench/lambda/ric=node" \
@@ -129,6 +159,7 @@ if [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
         cat "$out/emulator.log" >&2
         die "failed: bench/emulator/run.sh"
     }
+    run_process_pool
     cut -d' ' -f1 /proc/loadavg >"$out/load_after.txt"
     # What other processes took from the cores while the figures were taken.
     busy1=$(machine_busy_ticks) own1=$(own_children_ticks) up1=$(uptime_ticks)
@@ -136,7 +167,11 @@ if [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
     ((other >= 0)) || other=0
     printf '%d.%02d\n' $((other / 100)) $((other % 100)) >"$out/other_cores.txt"
 fi
-[[ -f $out/commands.txt ]] || die "no previous run in $out"
+if [[ $only == all ]]; then
+    [[ -f $out/commands.txt ]] || die "no previous run in $out"
+else
+    [[ -f $out/pp_commands.txt ]] || die "no previous run of the process pool's part in $out"
+fi
 
 # ---- the machine and the toolchain -------------------------------------------
 
@@ -145,6 +180,7 @@ cxx_flags=$(sed -n 's/^CMAKE_CXX_FLAGS_RELEASE:[A-Z]*=//p' "$build/CMakeCache.tx
 deb_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
 
 export MUSTER_BENCH_OUT=$out
+export MUSTER_BENCH_ONLY=$only
 export MUSTER_BENCH_CPU
 MUSTER_BENCH_CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 export MUSTER_BENCH_CORES
@@ -233,6 +269,121 @@ def verdict(ok):
     if ok is None:
         return "n/a"
     return "**met**" if ok else "**not met**"
+
+
+# ---- the process pool: a section with markers of its own ---------------------------
+ONLY = os.environ.get("MUSTER_BENCH_ONLY", "all")
+PP_BEGIN = ("<!-- BEGIN GENERATED process_pool by bench/run.sh (also alone: "
+            "MUSTER_BENCH_ONLY=process_pool): edits between these markers are overwritten -->")
+PP_END = "<!-- END GENERATED process_pool -->"
+
+
+def process_pool_section():
+    pp = medians(load("process_pool"))
+    ppy_doc = load("process_pool_python") or {}
+    ppy = ppy_doc.get("workloads", {})
+
+    def ctx(name):
+        path = os.path.join(out, name + ".txt")
+        if not os.path.exists(path):
+            return "—"
+        with open(path) as f:
+            return f.read().strip()
+
+    def per_task(name):
+        b = pp.get(name + "/real_time")
+        return None if b is None else b.get("us_per_task")
+
+    pl = []
+    a = pl.append
+    a("### Process pool: crash-isolated workers against the thread pool and Python's "
+      "`ProcessPoolExecutor`")
+    a("")
+    a(f"- Date: {ctx('pp_date')}; CPU: {os.environ['MUSTER_BENCH_CPU']}, "
+      f"{os.environ['MUSTER_BENCH_CORES']} cores online; kernel {os.environ['MUSTER_BENCH_KERNEL']}")
+    a(f"- Other work on the machine during this part: {ctx('pp_other_cores')} of "
+      f"{os.environ['MUSTER_BENCH_CORES']} cores on average; load average (1 min) before / after: "
+      f"{ctx('pp_load_before')} / {ctx('pp_load_after')}")
+    a(f"- Compiler: {os.environ['MUSTER_BENCH_COMPILER']}")
+    a(f"- Peer: Python's `concurrent.futures.ProcessPoolExecutor`, {ppy_doc.get('runtime', '—')} "
+      f"({ppy_doc.get('executable', '—')}), {ppy_doc.get('workers', '—')} workers, default start "
+      "method")
+    a("- Ran:")
+    a("")
+    a("```")
+    cmds = os.path.join(out, "pp_commands.txt")
+    if os.path.exists(cmds):
+        with open(cmds) as f:
+            for cmd in f:
+                a(cmd.rstrip("\n"))
+    a("```")
+    a("")
+    a("Small tasks (a 64-byte payload echoed back), µs per task; C++: median of the repetitions "
+      "(± cv), Python: best run (median in brackets).")
+    a("")
+    a("| implementation | one at a time (round trip) | 2,000 in one gather (throughput) |")
+    a("|---|---:|---:|")
+
+    def cpp_cell(name):
+        b = pp.get(name + "/real_time")
+        return "not run" if b is None else f"{fmt(b['us_per_task'])} {fmt_cv(b)}"
+
+    def py_cell(name):
+        w = ppy.get(name)
+        return "not run" if not w else \
+            f"{fmt(w['best_us_per_task'])} ({fmt(w['median_us_per_task'])})"
+
+    a(f"| muster `process_pool::run` (one worker process per core) | "
+      f"{cpp_cell('BM_RoundTrip_ProcessPool')} | {cpp_cell('BM_Pipelined_ProcessPool')} |")
+    a(f"| muster `offload` (thread pool, one thread per core) | {cpp_cell('BM_RoundTrip_Offload')} | "
+      f"{cpp_cell('BM_Pipelined_Offload')} |")
+    a(f"| Python `ProcessPoolExecutor` (`submit` + `result`) | {py_cell('round_trip')} | "
+      f"{py_cell('pipelined')} |")
+    a("")
+    a("CPU fan-out: 64 tasks of ~20 ms of arithmetic each, against the same 64 run one after "
+      "another in the same process (Python's tasks are calibrated to ~20 ms of Python).")
+    a("")
+    a("| implementation | sequential ms | parallel ms | speed-up |")
+    a("|---|---:|---:|---:|")
+    for label, name in (("muster `gather` of `process_pool::run`", "BM_CpuFanout_ProcessPool"),
+                        ("muster `gather` of `offload`", "BM_CpuFanout_Offload")):
+        b = pp.get(name + "/real_time")
+        if b is None:
+            a(f"| {label} | not run | | |")
+        else:
+            a(f"| {label} | {b['sequential_ms']:.0f} | {b['parallel_ms']:.0f} | "
+              f"{b['speedup']:.2f}× |")
+    w = ppy.get("cpu_fanout")
+    if w:
+        a(f"| Python `ProcessPoolExecutor.map` | {w['sequential_ms']:.0f} | {w['parallel_ms']:.0f} | "
+          f"{w['median_speedup']:.2f}× (best {w['best_speedup']:.2f}×) |")
+    else:
+        a("| Python `ProcessPoolExecutor.map` | not run | | |")
+    a("")
+    return "\n".join(pl)
+
+
+def write_process_pool_section():
+    section = process_pool_section()
+    with open(results_md) as f:
+        text = f.read()
+    if PP_BEGIN in text and PP_END in text:
+        head, rest = text.split(PP_BEGIN, 1)
+        _, tail = rest.split(PP_END, 1)
+        text = head + PP_BEGIN + "\n" + section + "\n" + PP_END + tail
+    elif END in text:
+        head, tail = text.split(END, 1)
+        text = head + END + "\n\n" + PP_BEGIN + "\n" + section + "\n" + PP_END + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + PP_BEGIN + "\n" + section + "\n" + PP_END + "\n"
+    with open(results_md, "w") as f:
+        f.write(text)
+
+
+if ONLY == "process_pool":
+    write_process_pool_section()
+    print(f"bench/run.sh: wrote the process pool's section of {results_md}", file=sys.stderr)
+    sys.exit(0)
 
 
 lines = []
@@ -473,5 +624,6 @@ else:
         BEGIN + "\n" + generated + "\n" + END + "\n"
 with open(results_md, "w") as f:
     f.write(text)
+write_process_pool_section()
 print(f"bench/run.sh: wrote {results_md}", file=sys.stderr)
 PY

@@ -82,4 +82,8 @@ if(MODE STREQUAL "find_package")
     find_program(http_consumer muster_http_consumer
         PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
     run_step("run the HTTP consumer" ${http_consumer})
+    find_program(process_pool_consumer muster_process_pool_consumer
+        PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
+    # One task through a worker process of the installed library.
+    run_step("run the process pool consumer" ${process_pool_consumer})
 endif()

@@ -178,6 +178,28 @@ TEST(GatherTest, FailedOutcomeKeepsTheTasksOwnException) {
     EXPECT_EQ(r[1].attempts(), 1u);
 }
 
+asio::awaitable<int> own_time_limit_after(clock::duration d) {
+    co_await value_after(0, d);
+    throw muster::timeout_error("the decoder's own time limit passed");
+}
+
+asio::awaitable<muster::results<int>> a_task_enforcing_its_own_time_limit() {
+    muster::options o;
+    o.retry.attempts = 2;  // its last attempt decides
+    auto make = [](int i) { return i == 0 ? own_time_limit_after(1ms) : value_after(2, 1ms); };
+    auto tasks = std::views::iota(0, 2) | std::views::transform(make);
+    co_return co_await muster::gather(tasks, o);
+}
+
+TEST(GatherTest, TaskThrowingATimeoutErrorItselfIsTimedOut) {
+    // A limit muster enforces inside a task (a process pool's task timeout)
+    // is a timeout, not a failure, and the outcome keeps the task's error.
+    auto r = run(a_task_enforcing_its_own_time_limit());
+    EXPECT_THAT(statuses(r), ElementsAre(status::timed_out, status::ok));
+    EXPECT_EQ(r[0].message(), "the decoder's own time limit passed");
+    EXPECT_EQ(r[0].attempts(), 2u);
+}
+
 asio::awaitable<muster::results<int>> one_of_each_that_runs() {
     muster::options o;
     o.task_timeout = 150ms;

@@ -12,7 +12,9 @@ namespace muster {
 /// Base of the errors muster puts into an outcome when a task did not run to
 /// completion by itself (`timed_out`, `cancelled`, `not_started`). A task's
 /// own exception is never replaced by one of these: a `failed` outcome holds
-/// exactly what the task threw.
+/// exactly what the task threw. One exception: a task that throws a
+/// `timeout_error` itself (a time limit muster enforced inside it, such as a
+/// `process_pool` task timeout) is recorded `timed_out`, holding that error.
 class task_error : public std::runtime_error {
   public:
     task_error(muster::status s, const std::string& what) : std::runtime_error(what), status_(s) {}

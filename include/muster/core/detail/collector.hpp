@@ -43,6 +43,20 @@ namespace asio = boost::asio;
 /// Why a whole collection stopped early.
 enum class stop_reason : std::uint8_t { none, deadline, policy, cancelled, body_failed };
 
+/// The status of a task that ended with `e`: `failed`, except that muster's
+/// own `timeout_error` (a time limit enforced inside the task, such as a
+/// process pool's task timeout) is `timed_out`.
+inline status failure_status(const std::exception_ptr& e) noexcept {
+    if (!e) return status::failed;
+    try {
+        std::rethrow_exception(e);
+    } catch (const timeout_error&) {
+        return status::timed_out;
+    } catch (...) {
+        return status::failed;
+    }
+}
+
 /// Why one running task was asked to stop.
 enum class lane_stop : std::uint8_t { none, own_timeout, deadline, cancelled };
 
@@ -425,7 +439,8 @@ class collector {
             schedule_pump();
             return;
         }
-        finish(l, status::failed, std::move(e), nullptr);
+        const status s = failure_status(e);
+        finish(l, s, std::move(e), nullptr);
     }
 
     bool should_retry(lane& l, const std::exception_ptr& e) {
@@ -534,7 +549,8 @@ class collector {
         auto retries = std::exchange(retries_, {});
         for (lane* l : retries) {
             if (l->stopping != lane_stop::none || stop_ != stop_reason::none) {
-                finish(*l, status::failed, std::move(l->last_error), nullptr);
+                const status s = failure_status(l->last_error);
+                finish(*l, s, std::move(l->last_error), nullptr);
             } else {
                 relaunch(*l, l->backoff);
             }
