@@ -2,7 +2,8 @@
 # actual configuration.
 #
 #   make deps       install the Debian packages the build needs
-#   make test       dev (ASan+UBSan) and tsan builds, every test in each
+#   make test       dev (ASan+UBSan) and tsan builds and their tests (tsan skips
+#                   the single-threaded suites: MUSTER_BUILD_SINGLE_THREADED_TESTS)
 #   make test-dev   one of them (also test-tsan, test-release)
 #   make demo       release build, then run the seed_patterns example
 #   make bench      release build, then bench/run.sh
