@@ -14,6 +14,9 @@
 #   MUSTER_BENCH_REPETITIONS   Google Benchmark repetitions (default 5)
 #   MUSTER_BENCH_PEER_RUNS     timed runs of each peer workload (default 7)
 #   MUSTER_BENCH_BUILD         the build tree to take binaries from (default build/release)
+#   MUSTER_BENCH_HTTP_ROUNDS   rounds of the HTTP client benchmark (default 3)
+#   MUSTER_BENCH_ONLY=http     run only the HTTP client benchmark and rewrite only its
+#                              section of RESULTS.md, leaving the other figures as they are
 #   MUSTER_BENCH_REPORT_ONLY=1 run nothing; rewrite RESULTS.md from the last run's JSON
 #   MUSTER_BENCH_QUIET_WAIT    seconds to wait, at most, for other work on the machine to use
 #                              less than a quarter of a core before starting (default 0)
@@ -38,13 +41,18 @@ die() {
 }
 
 only=${MUSTER_BENCH_ONLY:-all}
-case $only in all | process_pool) ;; *) die "MUSTER_BENCH_ONLY must be process_pool (or unset)" ;; esac
+case $only in all | process_pool | http) ;; *) die "MUSTER_BENCH_ONLY must be process_pool or http (or unset)" ;; esac
 if [[ $only == all ]]; then
     [[ -x $bench_dir/lambda/runtime_bench ]] || die "$bench_dir/lambda/runtime_bench is missing: run 'make bench'"
     [[ -x $bench_dir/core_bench ]] || die "$bench_dir/core_bench is missing: run 'make bench' (or cmake --preset release && cmake --build --preset release)"
     command -v node >/dev/null || die "node is missing"
 fi
-[[ -x $bench_dir/process_pool/process_pool_bench ]] || die "$bench_dir/process_pool/process_pool_bench is missing: run 'make bench'"
+if [[ $only == all || $only == process_pool ]]; then
+    [[ -x $bench_dir/process_pool/process_pool_bench ]] || die "$bench_dir/process_pool/process_pool_bench is missing: run 'make bench'"
+fi
+if [[ $only == all || $only == http ]]; then
+    [[ -x $bench_dir/http/http_client_bench ]] || die "$bench_dir/http/http_client_bench is missing: run 'make bench'"
+fi
 [[ -x $python ]] || die "$python is missing: install Debian's python3 (make deps)"
 
 # Benchmarks need no credentials; keep whatever the shell has away from them.
@@ -128,6 +136,17 @@ if [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 && $only == process_pool ]]; then
     if ((${MUSTER_BENCH_QUIET_WAIT:-0} > 0)); then wait_for_quiet "$MUSTER_BENCH_QUIET_WAIT"; fi
     mkdir -p "$out"
     run_process_pool
+elif [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 && $only == http ]]; then
+    # The HTTP benchmark alone; its JSON carries its own date and machine load.
+    if ((${MUSTER_BENCH_QUIET_WAIT:-0} > 0)); then wait_for_quiet "$MUSTER_BENCH_QUIET_WAIT"; fi
+    mkdir -p "$out"
+    rm -f "$out"/http.json "$out"/http.log
+    echo "bench/run.sh: bash bench/http/run.sh ${MUSTER_BENCH_HTTP_ROUNDS:-3}" >&2
+    MUSTER_BENCH_BUILD=$build bash bench/http/run.sh "${MUSTER_BENCH_HTTP_ROUNDS:-3}" \
+        >"$out/http.json" 2>"$out/http.log" || {
+        cat "$out/http.log" >&2
+        die "failed: bench/http/run.sh"
+    }
 elif [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
     if ((${MUSTER_BENCH_QUIET_WAIT:-0} > 0)); then wait_for_quiet "$MUSTER_BENCH_QUIET_WAIT"; fi
     mkdir -p "$out"
@@ -160,6 +179,13 @@ elif [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
         die "failed: bench/emulator/run.sh"
     }
     run_process_pool
+    # The HTTP client beside aiohttp, Node's fetch and wrk, on one local origin server.
+    http_rounds=${MUSTER_BENCH_HTTP_ROUNDS:-3}
+    printf '%s\n' "bash bench/http/run.sh $http_rounds" >>"$out/commands.txt"
+    MUSTER_BENCH_BUILD=$build bash bench/http/run.sh "$http_rounds" >"$out/http.json" 2>"$out/http.log" || {
+        cat "$out/http.log" >&2
+        die "failed: bench/http/run.sh"
+    }
     cut -d' ' -f1 /proc/loadavg >"$out/load_after.txt"
     # What other processes took from the cores while the figures were taken.
     busy1=$(machine_busy_ticks) own1=$(own_children_ticks) up1=$(uptime_ticks)
@@ -169,6 +195,8 @@ elif [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
 fi
 if [[ $only == all ]]; then
     [[ -f $out/commands.txt ]] || die "no previous run in $out"
+elif [[ $only == http ]]; then
+    [[ -f $out/http.json ]] || die "no previous run of the HTTP benchmark in $out"
 else
     [[ -f $out/pp_commands.txt ]] || die "no previous run of the process pool's part in $out"
 fi
@@ -384,10 +412,196 @@ if ONLY == "process_pool":
     write_process_pool_section()
     print(f"bench/run.sh: wrote the process pool's section of {results_md}", file=sys.stderr)
     sys.exit(0)
+# ---- HTTP client ------------------------------------------------------------------
+HTTP_HEADING = "### HTTP client:"
+
+
+def http_section(http_doc):
+    """The HTTP client benchmark's section: its own run, the table, memory, targets.
+    It carries its own date and machine load, since `MUSTER_BENCH_ONLY=http`
+    rewrites it alone."""
+    out = []
+    add = out.append
+    if not http_doc:
+        return out
+    import statistics
+
+    n = http_doc["requests"]
+    machine = http_doc["machine"]
+    add(f"{HTTP_HEADING} {n:,} GETs to a local server answering after {http_doc['delay_ms']} ms "
+        f"with {http_doc['body_bytes'] // 1024} KB")
+    add("")
+    add(f"- Date: {machine['date']}; {machine['cpu']}, {machine['cores']} cores online; "
+        f"{machine['kernel']}")
+    add(f"- Other work on the machine during this benchmark: {machine['other_cores']} of "
+        f"{machine['cores']} cores on average; load average (1 min) before / after: "
+        f"{machine['load_before']} / {machine['load_after']}")
+    add(f"- Command: `bash bench/http/run.sh {http_doc['rounds']}` (a step of `make bench`; "
+        "`MUSTER_BENCH_ONLY=http bash bench/run.sh` runs it alone), which ran (PORT: the "
+        "server's, chosen by the kernel; BUILD: the release build tree, `build/release` by "
+        "default):")
+    add("")
+    add("```")
+    for cmd in http_doc["commands"]:
+        add(cmd)
+    add("```")
+    add("")
+    wrk_rounds = http_doc["wrk"]["rounds"]
+    wrk_rps = statistics.median(r["requests_per_second"] for r in wrk_rounds)
+    floor_ms = n / wrk_rps * 1e3
+    clients = http_doc["clients"]
+
+    def cfg(client, name):
+        return clients.get(client, {}).get("configs", {}).get(name)
+
+    def med(c):
+        return statistics.median(c["runs_ms"])
+
+    add(f"One origin server (bench/http/origin_server.cpp: one thread, a timer per request, "
+        f"keep-alive) serves every client, {http_doc['rounds']} rounds in an order that rotates "
+        f"each round. Per round each client process runs one batch per configuration that opens "
+        f"its connections (\"first batch\"), then {http_doc['runs_per_round']} timed batches of "
+        f"each on its warm pool, alternating: {http_doc['rounds'] * http_doc['runs_per_round']} "
+        f"timed batches per row. Time: wall time around the collection (creating the tasks "
+        f"included), median (min). CPU: the client process's user + system time during a batch, "
+        f"median, per request. wrk runs 100 connections for 3 s per round; its time for {n:,} is "
+        f"{n:,} / its requests per second (median of the rounds).")
+    add("")
+    add("| client | configuration | ms, median (min) | requests/s | client CPU µs per request "
+        "| first batch ms, median | × wrk's time |")
+    add("|---|---|---:|---:|---:|---:|---:|")
+    wrk_cpu = statistics.median(r["cpu_s"] / r["requests"] * 1e6 for r in wrk_rounds)
+    add(f"| {machine['wrk']} (the floor) | 100 connections, 2 threads | {floor_ms:.0f} | {wrk_rps:,.0f} | "
+        f"{wrk_cpu:.0f} | — | 1.00× |")
+    raw = cfg("muster", "raw_100")
+    if raw:
+        m = med(raw)
+        add(f"| C++ floor for a batch: raw Asio + Beast's parser, no muster | 100 connections, "
+            f"each taking the next request in turn | {m:.0f} ({min(raw['runs_ms']):.0f}) | "
+            f"{n / m * 1e3:,.0f} | {statistics.median(raw['cpu_ms']) * 1e3 / n:.0f} | "
+            f"{statistics.median(raw['cold_ms']):.0f} | {m / floor_ms:.2f}× |")
+    limit_rows = [
+        ("muster", "limit_100", "`gather` with `limit = 100`; `max_connections_per_origin = 100`"),
+        ("aiohttp", "limit_100", "`asyncio.gather`; `TCPConnector(limit=100)`"),
+        ("fetch", "limit_100", "100 workers taking the next request in turn"),
+    ]
+    unlimited_rows = [
+        ("muster", "unlimited", "`gather`, no limit; `max_connections_per_origin = {m}`"),
+        ("aiohttp", "unlimited", "`asyncio.gather`; `TCPConnector(limit=0)`"),
+        ("fetch", "unlimited", "`Promise.allSettled`; no connection limit"),
+    ]
+    for client, name, label in limit_rows + unlimited_rows:
+        c = cfg(client, name)
+        who = clients.get(client, {}).get("label", client)
+        if client == "fetch":
+            who = f"Node {clients[client].get('runtime', '').replace('Node ', '')} `fetch`"
+        elif client == "aiohttp":
+            who = f"{who} ({clients[client].get('runtime', '')})"
+        else:
+            who = f"`{who}`"
+        if not c:
+            add(f"| {who} | {label} | not run | | | | |")
+            continue
+        label = label.format(m=c.get("max_connections_per_origin", "?"))
+        m = med(c)
+        cpu = statistics.median(c["cpu_ms"]) * 1e3 / n
+        add(f"| {who} | {label} | {m:.0f} ({min(c['runs_ms']):.0f}) | {n / m * 1e3:,.0f} | "
+            f"{cpu:.0f} | {statistics.median(c['cold_ms']):.0f} | {m / floor_ms:.2f}× |")
+    add("")
+    server_costs = {k: statistics.median(r["cpu_us_per_response"] for r in clients[k]["server"])
+                    for k in ("muster", "aiohttp", "fetch") if k in clients}
+    server_costs["wrk"] = statistics.median(r["server"]["cpu_us_per_response"] for r in wrk_rounds)
+    add("The server's own CPU time per response while each client ran (median of the rounds): "
+        + ", ".join(f"{k} {v:.0f} µs" for k, v in server_costs.items())
+        + f"; at wrk's {wrk_rps:,.0f} responses/s that is "
+        f"{server_costs['wrk'] * wrk_rps / 1e6:.2f} of a core.")
+    add("")
+    request_ms = {name: statistics.median(c["request_ms"])
+                  for name in ("limit_100", "unlimited")
+                  if (c := cfg("muster", name)) and c.get("request_ms")}
+    if request_ms:
+        wrk_latency = statistics.median(r["latency_mean_us"] for r in wrk_rounds) / 1e3
+        add("Mean time of one request, from its admission by `gather` to its response (from the "
+            "outcomes' timings; median over the batches): "
+            + ", ".join(f"{name.replace('_', ' ')} {v:.1f} ms" for name, v in request_ms.items())
+            + f"; wrk's mean latency at 100 connections: {wrk_latency:.1f} ms.")
+        ml = cfg("muster", "limit_100")
+        if ml and ml.get("request_ms"):
+            busy = statistics.median(req * n / (100 * wall)
+                                     for req, wall in zip(ml["request_ms"], ml["runs_ms"]))
+            add(f"With `limit = 100` the 100 slots were busy with a request {busy:.0%} of each "
+                "batch (median): the rest is the start, the turn between one task and the next, "
+                "and the end, where slots run out of work one by one while the last requests "
+                "finish (wrk's rate is steady state and has no end).")
+        add("")
+
+    mem = http_doc.get("memory", {})
+    add(f"Memory per in-flight request: {n:,} GETs at once (unlimited), each held "
+        f"{http_doc['memory_delay_ms'] / 1e3:g} s by the server, in a fresh process after one "
+        "warm-up GET. Growth of the process's anonymous resident memory (`RssAnon` of "
+        "/proc/self/status: heap, stacks, V8's and CPython's heaps; not mapped code), peak of "
+        "samples every 10 ms until 90% of the delay, over the value just before the batch, "
+        f"divided by {n:,}. The server's count confirms that all were waiting on it at once.")
+    add("")
+    add("| client | bytes per in-flight request | RssAnon before → peak | requests waiting at the server at once |")
+    add("|---|---:|---:|---:|")
+    for client in ("muster", "aiohttp", "fetch"):
+        r = mem.get(client)
+        if not r:
+            continue
+        add(f"| {r['label']} | {r['bytes_per_request']:,.0f} | {r['rss_anon_before_kb'] / 1024:.1f} → "
+            f"{r['rss_anon_peak_kb'] / 1024:.1f} MiB | {r['server_max_waiting']:,} |")
+    add("")
+
+    ml, mu, au = cfg("muster", "limit_100"), cfg("muster", "unlimited"), cfg("aiohttp", "unlimited")
+    add("| target | measured | |")
+    add("|---|---:|---|")
+    if ml:
+        ratio = med(ml) / floor_ms
+        best = min(ml["runs_ms"]) / (n / max(r["requests_per_second"] for r in wrk_rounds) * 1e3)
+        add(f"| `limit = 100` within 10% of wrk's time at 100 connections ({floor_ms:.0f} ms) | "
+            f"{med(ml):.0f} ms, {ratio:.2f}× (best against best: {best:.2f}×) | "
+            f"{verdict(ratio <= 1.10)} |")
+    raw = cfg("muster", "raw_100")
+    if ml and raw:
+        add(f"| (context, not a target) `limit = 100` against the same batch without muster "
+            f"({med(raw):.0f} ms) | {med(ml) / med(raw):.2f}× | |")
+    if mu and au:
+        ratio = med(au) / med(mu)
+        best = min(au["runs_ms"]) / min(mu["runs_ms"])
+        add(f"| unlimited: at least 2.5× aiohttp's throughput | {ratio:.2f}× ({n / med(mu) * 1e3:,.0f} "
+            f"against {n / med(au) * 1e3:,.0f} requests/s; best against best: {best:.2f}×) | "
+            f"{verdict(ratio >= 2.5)} |")
+    if "muster" in mem:
+        add(f"| memory per in-flight request: recorded | {mem['muster']['bytes_per_request'] / 1024:.1f} KiB "
+            "| recorded |")
+    add("")
+    return out
 
 
 lines = []
 add = lines.append
+
+if os.environ.get("MUSTER_BENCH_ONLY") == "http":
+    # Rewrite only the HTTP section of the generated part; keep the rest.
+    with open(results_md) as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        sys.exit("bench/run.sh: RESULTS.md has no generated section to update")
+    head, rest = text.split(BEGIN, 1)
+    body, tail = rest.split(END, 1)
+    section = "\n".join(http_section(load("http"))) + "\n"
+    at = body.find(HTTP_HEADING)
+    if at < 0:
+        body = body.rstrip("\n") + "\n\n" + section
+    else:
+        ends = [i for i in (body.find("\n### ", at), body.find("\n## ", at)) if i >= 0]
+        body = body[:at] + section + (body[min(ends) + 1:] if ends else "")
+    with open(results_md, "w") as f:
+        f.write(head + BEGIN + body + END + tail)
+    print(f"bench/run.sh: wrote the HTTP section of {results_md}", file=sys.stderr)
+    sys.exit(0)
+
 
 add("## Machine and run")
 add("")
@@ -607,6 +821,8 @@ if os.path.exists(emulator_path):
             if m:
                 add(f"| {m.group(1).strip()} | {int(m.group(2)):,} | {float(m.group(3)):.0f} |")
     add("")
+
+lines += http_section(load("http"))
 
 generated = "\n".join(lines)
 

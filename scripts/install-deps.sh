@@ -33,6 +33,8 @@ packages=(
     libtool
     make
     libcurl4-openssl-dev
+    # The HTTP client benchmark's floor: wrk against the same local server.
+    wrk
 )
 
 # Node may come from somewhere other than Debian (and bring its own npm);

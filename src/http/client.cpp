@@ -209,6 +209,10 @@ struct client::state {
     }
 
     void prune(origin_pool& p, clock::time_point now) {
+        // `idle` is in release order, so its front is the oldest: when that
+        // one is young enough, all are, and the scan (once per request, over
+        // up to max_connections_per_origin entries) is skipped.
+        if (p.idle.empty() || now - p.idle.front()->idle_since < opts.idle_timeout) return;
         std::erase_if(p.idle, [&](const std::unique_ptr<connection>& c) {
             if (now - c->idle_since < opts.idle_timeout) return false;
             c->close();
@@ -406,6 +410,29 @@ void fill_head(response& out, const bhttp::response_header<>& h) {
     }
 }
 
+/// Beast reads at most max(512, capacity - size) bytes at a time into the
+/// connection's buffer, and the body parsers drain the buffer after every
+/// read, so it never grows by itself: a 10 KB body took some 20 reads, each
+/// a `recvmsg` and a trip through the reactor and Beast's timeout machinery.
+/// Room for the rest of the body (at most 64 KiB, Beast's own cap per read;
+/// 16 KiB when the length is unknown) makes that one or two reads. The
+/// buffer already holds the part of the body that came with the header.
+void make_read_room(beast::flat_buffer& buffer, boost::optional<std::uint64_t> length) {
+    constexpr std::uint64_t most = 64 * 1024;
+    const std::uint64_t buffered = buffer.size();
+    const auto want = static_cast<std::size_t>(
+        length ? std::min(*length - std::min(*length, buffered), most) : 16 * 1024);
+    if (buffer.capacity() - buffer.size() < want) buffer.reserve(buffer.size() + want);
+}
+
+/// Once a body has been read, keeps the room made for it when it is small
+/// (the next response on the connection then arrives in a single read, with
+/// no allocation), and frees it otherwise, so an idle pooled connection holds
+/// at most 16 KiB of buffer. Bytes of a next response, if any, are kept.
+void release_read_room(beast::flat_buffer& buffer) {
+    if (buffer.size() == 0 && buffer.capacity() > 16 * 1024) buffer.shrink_to_fit();
+}
+
 /// Reads one final response (skipping 1xx interim ones) from `s` into `out`
 /// and tells whether the connection may be reused. `got_bytes` turns true as
 /// soon as any byte of a response was parsed: from then on a failure can no
@@ -436,14 +463,17 @@ asio::awaitable<bool> read_response(Stream& s, beast::flat_buffer& buffer, const
 
         const bool streams = plan.streams(static_cast<int>(code));
         const std::uint64_t limit = streams ? o.max_streamed_body_size : o.max_body_size;
-        if (const auto length = header_parser.content_length(); length && *length > limit && !head)
+        const auto length = header_parser.content_length();
+        if (length && *length > limit && !head)
             throw boost::system::system_error(bhttp::error::body_limit);
+        if (!header_parser.is_done()) make_read_room(buffer, length);
 
         if (!streams) {
             bhttp::response_parser<bhttp::string_body> parser(std::move(header_parser));
             parser.body_limit(o.max_body_size);
             co_await bhttp::async_read(s, buffer, parser, asio::use_awaitable);
             out.body = std::move(parser.get().body());
+            release_read_room(buffer);
             co_return parser.get().keep_alive();
         }
 
@@ -476,6 +506,7 @@ asio::awaitable<bool> read_response(Stream& s, beast::flat_buffer& buffer, const
             }
         }
         if (decoder) decoder->finish();
+        release_read_room(buffer);
         co_return parser.get().keep_alive();
     }
 }
