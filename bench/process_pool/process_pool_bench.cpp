@@ -115,7 +115,11 @@ struct warm_pool {
 
 asio::awaitable<std::size_t> sequential_pool(muster::process_pool* pool, int n) {
     std::size_t bytes = 0;
-    for (int i = 0; i < n; ++i) bytes += (co_await pool->run("echo", small_payload)).size();
+    for (int i = 0; i < n; ++i) {
+        // Named first: GCC 12 may destroy temporaries of a co_await twice.
+        auto task = pool->run("echo", small_payload);
+        bytes += (co_await std::move(task)).size();
+    }
     co_return bytes;
 }
 
