@@ -84,17 +84,16 @@ asio::awaitable<json::object> invoke(state_ptr st, std::string operation, json::
     co_return std::move(v.as_object());
 }
 
-void add_expressions(json::object& request, const std::string& condition,
-                     const json::object& names, const json::object& values,
-                     const std::string& return_values) {
+void add_expressions(json::object& request, const std::string& condition, const json::object& names,
+                     const json::object& values, const std::string& return_values) {
     if (!condition.empty()) request["ConditionExpression"] = condition;
     if (!names.empty()) request["ExpressionAttributeNames"] = names;
     if (!values.empty()) request["ExpressionAttributeValues"] = values;
     if (!return_values.empty()) request["ReturnValues"] = return_values;
 }
 
-asio::awaitable<std::optional<json::object>> get(state_ptr st, std::string table,
-                                                 json::object key, get_item_options o) {
+asio::awaitable<std::optional<json::object>> get(state_ptr st, std::string table, json::object key,
+                                                 get_item_options o) {
     json::object request{{"TableName", table}, {"Key", std::move(key)}};
     if (o.consistent_read) request["ConsistentRead"] = true;
     if (!o.projection_expression.empty()) request["ProjectionExpression"] = o.projection_expression;
@@ -121,8 +120,9 @@ asio::awaitable<void> batch_write(state_ptr st, json::object request_items) {
     std::vector<std::pair<std::string, json::value>> writes;
     for (auto& [table, list] : request_items) {
         if (!list.is_array()) {
-            throw std::invalid_argument("muster::aws::dynamodb::batch_write_item: the writes of \"" +
-                                        std::string(table) + "\" are not an array");
+            throw std::invalid_argument(
+                "muster::aws::dynamodb::batch_write_item: the writes of \"" + std::string(table) +
+                "\" are not an array");
         }
         for (auto& w : list.as_array()) writes.emplace_back(std::string(table), std::move(w));
     }
@@ -191,8 +191,7 @@ asio::awaitable<json::object> dynamodb::update_item(std::string table, json::obj
     return invoke(state_, "UpdateItem", std::move(request));
 }
 
-asio::awaitable<std::optional<json::object>> dynamodb::get_item(std::string table,
-                                                                json::object key,
+asio::awaitable<std::optional<json::object>> dynamodb::get_item(std::string table, json::object key,
                                                                 get_item_options o) const {
     return get(state_, std::move(table), std::move(key), std::move(o));
 }

@@ -11,8 +11,8 @@ namespace {
 
 std::string describe(const std::string& service, int status, const std::string& code,
                      const std::string& message, const std::string& request_id) {
-    std::string out = "muster::aws " + service + " " + code + " (HTTP " +
-                      std::to_string(status) + ")";
+    std::string out =
+        "muster::aws " + service + " " + code + " (HTTP " + std::to_string(status) + ")";
     if (!message.empty()) out += ": " + message;
     if (!request_id.empty()) out += " [request id " + request_id + "]";
     return out;

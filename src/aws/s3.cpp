@@ -46,18 +46,30 @@ bool is_ip(std::string_view host) {
 
 std::string status_code_name(int status) {
     switch (status) {
-        case 301: return "PermanentRedirect";
-        case 304: return "NotModified";
-        case 400: return "BadRequest";
-        case 403: return "Forbidden";
-        case 404: return "NotFound";
-        case 405: return "MethodNotAllowed";
-        case 409: return "Conflict";
-        case 412: return "PreconditionFailed";
-        case 416: return "InvalidRange";
-        case 500: return "InternalError";
-        case 503: return "ServiceUnavailable";
-        default: return "HTTP" + std::to_string(status);
+        case 301:
+            return "PermanentRedirect";
+        case 304:
+            return "NotModified";
+        case 400:
+            return "BadRequest";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "NotFound";
+        case 405:
+            return "MethodNotAllowed";
+        case 409:
+            return "Conflict";
+        case 412:
+            return "PreconditionFailed";
+        case 416:
+            return "InvalidRange";
+        case 500:
+            return "InternalError";
+        case 503:
+            return "ServiceUnavailable";
+        default:
+            return "HTTP" + std::to_string(status);
     }
 }
 
@@ -129,8 +141,8 @@ detail::call call_of(const s3::state& st, std::string method, std::string_view b
     return c;
 }
 
-asio::awaitable<put_result> put(state_ptr st, std::string bucket, std::string key,
-                                std::string body, put_options o) {
+asio::awaitable<put_result> put(state_ptr st, std::string bucket, std::string key, std::string body,
+                                put_options o) {
     detail::call c = call_of(*st, "PUT", bucket, key);
     c.request.headers = std::move(o.headers);
     c.request.headers.set("Content-Type",
@@ -145,8 +157,8 @@ asio::awaitable<put_result> put(state_ptr st, std::string bucket, std::string ke
     co_return out;
 }
 
-asio::awaitable<object> get(state_ptr st, std::string method, std::string bucket,
-                            std::string key, http::body_sink sink) {
+asio::awaitable<object> get(state_ptr st, std::string method, std::string bucket, std::string key,
+                            http::body_sink sink) {
     detail::call c = call_of(*st, std::move(method), bucket, key);
     c.sink = std::move(sink);
     auto sending = detail::send(st->client, st->cfg.retry, std::move(c));

@@ -38,8 +38,8 @@ std::string hmac(std::string_view key, std::string_view data) {
 }
 
 bool unreserved(unsigned char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 int hex_value(char c) noexcept {
@@ -115,9 +115,8 @@ std::string trim_value(std::string_view v) {
 
 bool unsignable(std::string_view lower_name) noexcept {
     static constexpr std::string_view names[] = {
-        "authorization", "connection",        "expect",       "keep-alive", "proxy-authorization",
-        "te",            "trailer",           "transfer-encoding", "upgrade", "user-agent",
-        "x-amzn-trace-id"};
+        "authorization", "connection",        "expect",  "keep-alive", "proxy-authorization", "te",
+        "trailer",       "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id"};
     return std::find(std::begin(names), std::end(names), lower_name) != std::end(names);
 }
 
@@ -256,9 +255,8 @@ signature_parts signature_of(std::string_view method, std::string_view target,
     out.string_to_sign = "AWS4-HMAC-SHA256\n" + s.date_time + "\n" + scope + "\n" +
                          sha256_hex(out.canonical_request);
     out.signature = signature_with(s, p, out.string_to_sign);
-    out.authorization = "AWS4-HMAC-SHA256 Credential=" + p.credentials.access_key_id + "/" +
-                        scope + ", SignedHeaders=" + out.signed_headers +
-                        ", Signature=" + out.signature;
+    out.authorization = "AWS4-HMAC-SHA256 Credential=" + p.credentials.access_key_id + "/" + scope +
+                        ", SignedHeaders=" + out.signed_headers + ", Signature=" + out.signature;
     return out;
 }
 
@@ -295,8 +293,8 @@ std::string presign(std::string_view method, std::string_view url, const signing
     std::string target = u.target;
     target += target.find('?') == std::string::npos ? '?' : '&';
     target += "X-Amz-Algorithm=AWS4-HMAC-SHA256";
-    target += "&X-Amz-Credential=" + uri_encode(p.credentials.access_key_id + "/" + scope_of(s, p),
-                                                false);
+    target += "&X-Amz-Credential=" +
+              uri_encode(p.credentials.access_key_id + "/" + scope_of(s, p), false);
     target += "&X-Amz-Date=" + s.date_time;
     target += "&X-Amz-Expires=" + std::to_string(expires.count());
     if (!p.credentials.session_token.empty())
