@@ -82,4 +82,7 @@ if(MODE STREQUAL "find_package")
     find_program(http_consumer muster_http_consumer
         PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
     run_step("run the HTTP consumer" ${http_consumer})
+    find_program(aws_consumer muster_aws_consumer
+        PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
+    run_step("run the AWS consumer" ${aws_consumer})
 endif()
