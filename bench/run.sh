@@ -35,6 +35,7 @@ die() {
 
 [[ -x $bench_dir/lambda/runtime_bench ]] || die "$bench_dir/lambda/runtime_bench is missing: run 'make bench'"
 [[ -x $bench_dir/core_bench ]] || die "$bench_dir/core_bench is missing: run 'make bench' (or cmake --preset release && cmake --build --preset release)"
+[[ -x $bench_dir/aws/aws_bench ]] || die "$bench_dir/aws/aws_bench is missing: run 'make bench'"
 [[ -x $python ]] || die "$python is missing: install Debian's python3 (make deps)"
 command -v node >/dev/null || die "node is missing"
 
@@ -128,6 +129,13 @@ if [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
     MUSTER_BENCH_BUILD=$build bash bench/emulator/run.sh 20000 >"$out/emulator.txt" 2>"$out/emulator.log" || {
         cat "$out/emulator.log" >&2
         die "failed: bench/emulator/run.sh"
+    }
+    # muster::aws against AWS's JavaScript SDK v3: the same work against the
+    # same local S3 and DynamoDB stand-ins, alternately.
+    printf '%s\n' "bash bench/aws/run.sh 5" >>"$out/commands.txt"
+    MUSTER_BENCH_BUILD=$build bash bench/aws/run.sh 5 >"$out/aws.json" 2>"$out/aws.log" || {
+        cat "$out/aws.log" >&2
+        die "failed: bench/aws/run.sh"
     }
     cut -d' ' -f1 /proc/loadavg >"$out/load_after.txt"
     # What other processes took from the cores while the figures were taken.
@@ -237,6 +245,39 @@ def verdict(ok):
 
 lines = []
 add = lines.append
+
+
+def aws_section(doc):
+    """The muster::aws table: both clients against the same stand-ins."""
+    import statistics
+    impls = doc["implementations"]
+    m = impls.get("muster", {})
+    out = ["### AWS: 1,000 DynamoDB `put_item` and 1,000 S3 `put_object` of 20 KB, at most "
+           f"{m.get('limit', 64)} in flight, against local stand-ins", "",
+           "dynalite (in memory) and s3rver (files in a temporary directory), both Node "
+           "programs from npm on 127.0.0.1; muster through `gather` with `limit` 64, AWS's "
+           "JavaScript SDK v3 through a pool of 64 promises with keep-alive connections. "
+           f"{doc['rounds']} rounds, each running muster then the SDK. Wall time per batch of "
+           "1,000, best (median); the stand-ins' own time is in both.", "",
+           "| implementation | put_item ms | µs per put_item | put_object ms | µs per put_object |",
+           "|---|---:|---:|---:|---:|"]
+    labels = {"muster": "muster::aws (`aws_bench`)",
+              "aws-sdk-js-v3": "AWS SDK for JavaScript v3 (" + impls.get("aws-sdk-js-v3", {}).get(
+                  "runtime", "Node") + ")"}
+    for name, label in labels.items():
+        d = impls.get(name)
+        if not d:
+            out.append(f"| {label} | not run | | | |")
+            continue
+        cells = []
+        for w in ("put_item", "put_object"):
+            runs = d["workloads"][w]["runs_ms"]
+            best, med = min(runs), statistics.median(runs)
+            cells.append(f"{best:.0f} ({med:.0f})")
+            cells.append(f"{best * 1000 / d['items']:.0f}")
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    out.append("")
+    return "\n".join(out)
 
 add("## Machine and run")
 add("")
@@ -456,6 +497,11 @@ if os.path.exists(emulator_path):
             if m:
                 add(f"| {m.group(1).strip()} | {int(m.group(2)):,} | {float(m.group(3)):.0f} |")
     add("")
+
+# ---- AWS ------------------------------------------------------------------------
+aws_doc = load("aws")
+if aws_doc:
+    add(aws_section(aws_doc))
 
 generated = "\n".join(lines)
 

@@ -247,6 +247,15 @@ TEST_F(S3Test, ABadSignatureIsRejected) {
     EXPECT_EQ(e->status(), 403);
 }
 
+TEST_F(S3Test, AnUnknownAccessKeyIsRejected) {
+    auto e = run(failure_of(put_something,
+                            muster_test::local_config(server_->url(), "AKIDNOBODY", "S3RVER")));
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), "InvalidAccessKeyId");
+    EXPECT_EQ(e->status(), 403);
+    EXPECT_EQ(e->request_id(), "verifier");
+}
+
 asio::awaitable<muster::results<aws::put_result>> put_many(aws::config c, std::size_t n) {
     auto ex = co_await asio::this_coro::executor;
     muster::http::client http{ex};

@@ -8,7 +8,8 @@
 // and passes verified requests on unchanged.
 //
 // Prints "listening PORT" (the front's port); exits when stdin closes (the
-// test that started it is gone).
+// test that started it is gone). With "--direct" as argv[3] there is no front
+// and PORT is s3rver's own (the benchmark measures clients, not the verifier).
 import crypto from 'node:crypto';
 import http from 'node:http';
 import S3rver from 's3rver';
@@ -32,6 +33,13 @@ const s3rver = new S3rver({
     configureBuckets: [{ name: 'muster-test' }, { name: 'muster-bench' }],
 });
 const { port: backPort } = await s3rver.run();
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+if (process.argv[3] === '--direct') {
+    process.stdout.write(`listening ${backPort}\n`);
+} else {
+    startFront();
+}
 
 class Refusal extends Error {
     constructor(status, code, message) {
@@ -132,36 +140,36 @@ async function verify(req, body) {
     throw new Refusal(403, 'AccessDenied', 'Anonymous access is not allowed here');
 }
 
-const front = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', async () => {
-        const body = Buffer.concat(chunks);
-        try {
-            await verify(req, body);
-        } catch (e) {
-            const status = e instanceof Refusal ? e.status : 400;
-            const code = e instanceof Refusal ? e.code : 'InvalidRequest';
-            res.writeHead(status, { 'Content-Type': 'application/xml', 'x-amz-request-id': 'verifier' });
-            res.end(req.method === 'HEAD' ? undefined :
-                '<?xml version="1.0" encoding="UTF-8"?>\n' +
-                `<Error><Code>${code}</Code><Message>${e.message}</Message>` +
-                '<RequestId>verifier</RequestId></Error>');
-            return;
-        }
-        const back = http.request({
-            host: '127.0.0.1', port: backPort, method: req.method, path: req.url, headers: req.headers,
-        }, (answer) => {
-            res.writeHead(answer.statusCode, answer.headers);
-            answer.pipe(res);
+function startFront() {
+    const front = http.createServer((req, res) => {
+        const chunks = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('end', async () => {
+            const body = Buffer.concat(chunks);
+            try {
+                await verify(req, body);
+            } catch (e) {
+                const status = e instanceof Refusal ? e.status : 400;
+                const code = e instanceof Refusal ? e.code : 'InvalidRequest';
+                res.writeHead(status, { 'Content-Type': 'application/xml', 'x-amz-request-id': 'verifier' });
+                res.end(req.method === 'HEAD' ? undefined :
+                    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+                    `<Error><Code>${code}</Code><Message>${e.message}</Message>` +
+                    '<RequestId>verifier</RequestId></Error>');
+                return;
+            }
+            const back = http.request({
+                host: '127.0.0.1', port: backPort, method: req.method, path: req.url, headers: req.headers,
+            }, (answer) => {
+                res.writeHead(answer.statusCode, answer.headers);
+                answer.pipe(res);
+            });
+            back.on('error', () => res.destroy());
+            back.end(body);
         });
-        back.on('error', () => res.destroy());
-        back.end(body);
     });
-});
-front.keepAliveTimeout = 30000;
-front.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`listening ${front.address().port}\n`);
-});
-process.stdin.on('end', () => process.exit(0));
-process.stdin.resume();
+    front.keepAliveTimeout = 30000;
+    front.listen(0, '127.0.0.1', () => {
+        process.stdout.write(`listening ${front.address().port}\n`);
+    });
+}
