@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -40,6 +42,21 @@ struct settings {
 };
 
 const std::string table = "muster-bench";
+
+/// CPU time this process has used (user + system), in ms: the client's own
+/// cost, apart from the stand-ins' that wall time includes.
+double cpu_ms() {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return (static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3) +
+           (static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3);
+}
+
+/// Wall and CPU time of one batch.
+struct timing {
+    double wall_ms = 0;
+    double cpu_ms = 0;
+};
 const std::string bucket = "muster-bench";
 
 aws::config config_for(const settings& s) {
@@ -80,7 +97,7 @@ void check(const Results& r, const char* what) {
     }
 }
 
-asio::awaitable<double> put_items(aws::dynamodb ddb, settings s, int run) {
+asio::awaitable<timing> put_items(aws::dynamodb ddb, settings s, int run) {
     auto put = [ddb, run](int i) {
         json::object item{{"pk", attr::s("run" + std::to_string(run) + "-" + std::to_string(i))},
                           {"width", attr::n(std::int64_t{640})},
@@ -91,14 +108,15 @@ asio::awaitable<double> put_items(aws::dynamodb ddb, settings s, int run) {
     o.limit = s.limit;
     auto tasks = std::views::iota(0, s.items) | std::views::transform(put);
     const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = cpu_ms();
     auto gathering = muster::gather(tasks, o);
     auto results = co_await std::move(gathering);
     const auto took = std::chrono::steady_clock::now() - start;
     check(results, "put_item");
-    co_return std::chrono::duration<double, std::milli>(took).count();
+    co_return timing{std::chrono::duration<double, std::milli>(took).count(), cpu_ms() - cpu_start};
 }
 
-asio::awaitable<double> put_objects(aws::s3 s3, settings s, int run) {
+asio::awaitable<timing> put_objects(aws::s3 s3, settings s, int run) {
     const std::string body(20 * 1024, 'j');
     auto put = [s3, run, &body](int i) {
         return s3.put_object(bucket, "run" + std::to_string(run) + "/" + std::to_string(i), body);
@@ -107,11 +125,12 @@ asio::awaitable<double> put_objects(aws::s3 s3, settings s, int run) {
     o.limit = s.limit;
     auto tasks = std::views::iota(0, s.items) | std::views::transform(put);
     const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = cpu_ms();
     auto gathering = muster::gather(tasks, o);
     auto results = co_await std::move(gathering);
     const auto took = std::chrono::steady_clock::now() - start;
     check(results, "put_object");
-    co_return std::chrono::duration<double, std::milli>(took).count();
+    co_return timing{std::chrono::duration<double, std::milli>(took).count(), cpu_ms() - cpu_start};
 }
 
 asio::awaitable<json::object> bench(settings s) {
@@ -124,20 +143,25 @@ asio::awaitable<json::object> bench(settings s) {
     aws::s3 s3{http, cfg};
     auto creating = ensure_table(ddb);
     co_await std::move(creating);
-    json::array item_runs;
-    json::array object_runs;
+    json::array item_runs, item_cpu, object_runs, object_cpu;
     for (int run = 0; run < s.runs; ++run) {
         auto items = put_items(ddb, s, run);
-        item_runs.push_back(co_await std::move(items));
+        const timing i = co_await std::move(items);
+        item_runs.push_back(i.wall_ms);
+        item_cpu.push_back(i.cpu_ms);
         auto objects = put_objects(s3, s, run);
-        object_runs.push_back(co_await std::move(objects));
+        const timing o = co_await std::move(objects);
+        object_runs.push_back(o.wall_ms);
+        object_cpu.push_back(o.cpu_ms);
     }
     co_return json::object{
         {"implementation", "muster"},
         {"items", s.items},
         {"limit", s.limit},
-        {"workloads", json::object{{"put_item", json::object{{"runs_ms", item_runs}}},
-                                   {"put_object", json::object{{"runs_ms", object_runs}}}}}};
+        {"workloads",
+         json::object{
+             {"put_item", json::object{{"runs_ms", item_runs}, {"cpu_ms", item_cpu}}},
+             {"put_object", json::object{{"runs_ms", object_runs}, {"cpu_ms", object_cpu}}}}}};
 }
 
 }  // namespace

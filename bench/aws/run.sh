@@ -40,7 +40,8 @@ link() {
     echo "$dest"
 }
 
-# Starts a stand-in whose stdin is a FIFO held open on fd $1; prints its port.
+# Starts a stand-in whose stdin is a FIFO held open on fd $1 (it exits when
+# this script does); sets `port`. Not called in a subshell: the fd must stay.
 start() {
     local fd=$1 name=$2
     shift 2
@@ -50,7 +51,7 @@ start() {
     eval "exec $fd>\"$tmp/$name.in\""
     for _ in $(seq 200); do
         if grep -q listening "$tmp/$name.out"; then
-            sed -n 's/^listening //p' "$tmp/$name.out"
+            port=$(sed -n 's/^listening //p' "$tmp/$name.out")
             return
         fi
         sleep 0.05
@@ -60,10 +61,10 @@ start() {
 }
 
 mkdir -p "$tmp/s3"
-s3_port=$(start 7 s3rver "$(link tests/aws/peers/s3rver.mjs)" "$tmp/s3" --direct)
-ddb_port=$(start 8 dynalite "$(link tests/aws/peers/dynalite.mjs)")
-s3=http://127.0.0.1:$s3_port
-ddb=http://127.0.0.1:$ddb_port
+start 7 s3rver "$(link tests/aws/peers/s3rver.mjs)" "$tmp/s3" --direct
+s3=http://127.0.0.1:$port
+start 8 dynalite "$(link tests/aws/peers/dynalite.mjs)"
+ddb=http://127.0.0.1:$port
 sdk=$(link bench/aws/sdk.mjs)
 
 for round in $(seq "$rounds"); do
@@ -83,7 +84,9 @@ for path in sys.argv[1:]:
         merged["runtime"] = docs[0]["runtime"]
     for doc in docs:
         for w, v in doc["workloads"].items():
-            merged["workloads"].setdefault(w, {"runs_ms": []})["runs_ms"] += v["runs_ms"]
+            slot = merged["workloads"].setdefault(w, {"runs_ms": [], "cpu_ms": []})
+            slot["runs_ms"] += v["runs_ms"]
+            slot["cpu_ms"] += v["cpu_ms"]
     out["implementations"][name] = merged
     out["rounds"] = len(docs)
 print(json.dumps(out))

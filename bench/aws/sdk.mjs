@@ -56,22 +56,36 @@ try {
 const body = Buffer.alloc(20 * 1024, 'j');
 const itemRuns = [];
 const objectRuns = [];
+const itemCpu = [];
+const objectCpu = [];
+// CPU time of this process (user + system), in ms: the client's own cost.
+const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+};
 for (let run = 0; run < runs; ++run) {
     let start = performance.now();
+    let cpu = cpuMs();
     await pool(items, (i) => ddb.send(new PutItemCommand({
         TableName: table,
         Item: { pk: { S: `sdk${run}-${i}` }, width: { N: '640' }, state: { S: 'resized' } },
     })));
     itemRuns.push(performance.now() - start);
+    itemCpu.push(cpuMs() - cpu);
     start = performance.now();
+    cpu = cpuMs();
     await pool(items, (i) => s3.send(new PutObjectCommand({
         Bucket: bucket, Key: `sdk${run}/${i}`, Body: body,
     })));
     objectRuns.push(performance.now() - start);
+    objectCpu.push(cpuMs() - cpu);
 }
 process.stdout.write(JSON.stringify({
     implementation: 'aws-sdk-js-v3', runtime: `Node ${process.version}`, items, limit,
-    workloads: { put_item: { runs_ms: itemRuns }, put_object: { runs_ms: objectRuns } },
+    workloads: {
+        put_item: { runs_ms: itemRuns, cpu_ms: itemCpu },
+        put_object: { runs_ms: objectRuns, cpu_ms: objectCpu },
+    },
 }) + '\n');
 ddb.destroy();
 s3.destroy();
