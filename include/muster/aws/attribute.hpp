@@ -14,7 +14,7 @@
 /// Builders and readers of DynamoDB's attribute-value form, named after its
 /// type letters: `attr::s("a")` is `{"S": "a"}`, `attr::n(5)` is
 /// `{"N": "5"}`. Readers return `std::nullopt` when the attribute is
-/// missing or of another type.
+/// missing or of another type. Pure functions, safe from any thread.
 ///
 /// @code
 /// boost::json::object item{{"pk", attr::s("img-1")}, {"bytes", attr::n(20480)}};

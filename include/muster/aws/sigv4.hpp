@@ -1,6 +1,23 @@
 /// @file
 /// AWS Signature Version 4: signing requests in the `Authorization` header
 /// and presigning URLs.
+///
+/// The functions here are pure (no I/O, no shared state): call them from any
+/// thread. `s3` and `dynamodb` sign for you; these are for other services and
+/// for checking a signature.
+///
+/// @code
+/// muster::aws::signing_params p;
+/// p.credentials = cfg.credentials;
+/// p.region = cfg.region;
+/// p.service = "sqs";
+/// muster::http::request r;
+/// r.method = "POST";
+/// r.url = "https://sqs.eu-west-1.amazonaws.com/";
+/// r.body = "Action=ListQueues";
+/// muster::aws::sign(r, p);   // last, after every header is set
+/// auto response = co_await client.request(std::move(r));
+/// @endcode
 #pragma once
 
 #include <chrono>
