@@ -206,6 +206,25 @@ TEST_F(S3Test, GetStreamsTheBodyToASink) {
     EXPECT_GE(pieces, 2u);
 }
 
+asio::awaitable<void> stream_missing(aws::s3 s3) {
+    auto received = std::make_shared<std::string>();
+    auto sink = [received](std::string_view piece) { received->append(piece); };
+    try {
+        auto get = s3.get_object(bucket, "no/such/streamed/key", sink);
+        co_await std::move(get);
+    } catch (const aws::error&) {
+        EXPECT_EQ(*received, "") << "an error document reached the sink";
+        throw;
+    }
+}
+
+TEST_F(S3Test, AnErrorResponseNeverReachesTheSink) {
+    auto e = run(failure_of(stream_missing, cfg()));
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), "NoSuchKey");
+    EXPECT_FALSE(e->message().empty());
+}
+
 asio::awaitable<std::string> presigned_round_trip(aws::config c) {
     auto ex = co_await asio::this_coro::executor;
     muster::http::client http{ex};
