@@ -45,6 +45,7 @@ case $only in all | process_pool | http) ;; *) die "MUSTER_BENCH_ONLY must be pr
 if [[ $only == all ]]; then
     [[ -x $bench_dir/lambda/runtime_bench ]] || die "$bench_dir/lambda/runtime_bench is missing: run 'make bench'"
     [[ -x $bench_dir/core_bench ]] || die "$bench_dir/core_bench is missing: run 'make bench' (or cmake --preset release && cmake --build --preset release)"
+    [[ -x $bench_dir/aws/aws_bench ]] || die "$bench_dir/aws/aws_bench is missing: run 'make bench'"
     command -v node >/dev/null || die "node is missing"
 fi
 if [[ $only == all || $only == process_pool ]]; then
@@ -185,6 +186,13 @@ elif [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
     MUSTER_BENCH_BUILD=$build bash bench/http/run.sh "$http_rounds" >"$out/http.json" 2>"$out/http.log" || {
         cat "$out/http.log" >&2
         die "failed: bench/http/run.sh"
+    }
+    # muster::aws against AWS's JavaScript SDK v3: the same work against the
+    # same local S3 and DynamoDB stand-ins, alternately.
+    printf '%s\n' "bash bench/aws/run.sh 5" >>"$out/commands.txt"
+    MUSTER_BENCH_BUILD=$build bash bench/aws/run.sh 5 >"$out/aws.json" 2>"$out/aws.log" || {
+        cat "$out/aws.log" >&2
+        die "failed: bench/aws/run.sh"
     }
     cut -d' ' -f1 /proc/loadavg >"$out/load_after.txt"
     # What other processes took from the cores while the figures were taken.
@@ -603,6 +611,41 @@ if os.environ.get("MUSTER_BENCH_ONLY") == "http":
     sys.exit(0)
 
 
+def aws_section(doc):
+    """The muster::aws table: both clients against the same stand-ins."""
+    import statistics
+    impls = doc["implementations"]
+    m = impls.get("muster", {})
+    out = ["### AWS: 1,000 DynamoDB `put_item` and 1,000 S3 `put_object` of 20 KB, at most "
+           f"{m.get('limit', 64)} in flight, against local stand-ins", "",
+           "dynalite (in memory) and s3rver (files in a temporary directory), both Node "
+           "programs from npm on 127.0.0.1; muster through `gather` with `limit` 64, AWS's "
+           "JavaScript SDK v3 through a pool of 64 promises with keep-alive connections. "
+           f"{doc['rounds']} rounds, each running muster then the SDK. Wall time per batch of "
+           "1,000, best (median), and the client process's own CPU time per call (median): the "
+           "stand-ins, single-threaded Node programs, share the 2 cores and set most of the wall "
+           "time.", "",
+           "| implementation | put_item ms | client CPU µs per put_item | put_object ms | "
+           "client CPU µs per put_object |",
+           "|---|---:|---:|---:|---:|"]
+    labels = {"muster": "muster::aws (`aws_bench`)",
+              "aws-sdk-js-v3": "AWS SDK for JavaScript v3 (" + impls.get("aws-sdk-js-v3", {}).get(
+                  "runtime", "Node") + ")"}
+    for name, label in labels.items():
+        d = impls.get(name)
+        if not d:
+            out.append(f"| {label} | not run | | | |")
+            continue
+        cells = []
+        for w in ("put_item", "put_object"):
+            runs = d["workloads"][w]["runs_ms"]
+            cpu = d["workloads"][w]["cpu_ms"]
+            cells.append(f"{min(runs):.0f} ({statistics.median(runs):.0f})")
+            cells.append(f"{statistics.median(cpu) * 1000 / d['items']:.0f}")
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    out.append("")
+    return "\n".join(out)
+
 add("## Machine and run")
 add("")
 def context(name):
@@ -823,6 +866,10 @@ if os.path.exists(emulator_path):
     add("")
 
 lines += http_section(load("http"))
+# ---- AWS ------------------------------------------------------------------------
+aws_doc = load("aws")
+if aws_doc:
+    add(aws_section(aws_doc))
 
 generated = "\n".join(lines)
 

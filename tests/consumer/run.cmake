@@ -86,4 +86,7 @@ if(MODE STREQUAL "find_package")
         PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
     # One task through a worker process of the installed library.
     run_step("run the process pool consumer" ${process_pool_consumer})
+    find_program(aws_consumer muster_aws_consumer
+        PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
+    run_step("run the AWS consumer" ${aws_consumer})
 endif()
