@@ -5,6 +5,10 @@
 #   make test       dev (ASan+UBSan) and tsan builds and their tests (tsan skips
 #                   the single-threaded suites: MUSTER_BUILD_SINGLE_THREADED_TESTS)
 #   make test-dev   one of them (also test-tsan, test-release)
+#   make test-deploy  release build of the libraries and the CLI only, then the
+#                   deploy consumer test (static and bundled Lambda zips run in
+#                   a chroot); part of `make test`, since the sanitizer builds
+#                   cannot link a static bootstrap
 #   make demo       release build, then run the seed_patterns example
 #   make bench      release build, then bench/run.sh
 #   make clean      remove build/
@@ -12,19 +16,27 @@
 SANITIZER_PRESETS := dev tsan
 TEST_TARGETS := $(addprefix test-,dev tsan release)
 
-.PHONY: all deps test demo bench clean $(TEST_TARGETS)
+.PHONY: all deps test test-deploy demo bench clean $(TEST_TARGETS)
 
 all: test
 
 deps:
 	scripts/install-deps.sh
 
-test: $(addprefix test-,$(SANITIZER_PRESETS))
+test: $(addprefix test-,$(SANITIZER_PRESETS)) test-deploy
 
 $(TEST_TARGETS): test-%: deps
 	cmake --preset $*
 	cmake --build --preset $*
 	ctest --preset $*
+
+# What `cmake --install` needs, and nothing else of the release preset.
+INSTALLED_TARGETS := muster_lambda muster_http muster_process_pool muster_emulator muster
+
+test-deploy: deps
+	cmake --preset release
+	cmake --build --preset release --target $(INSTALLED_TARGETS)
+	ctest --preset release -L deploy
 
 demo: deps
 	cmake --preset release

@@ -168,11 +168,30 @@ elif [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
     # The Lambda runtime against AWS's Node client, both driven by the same
     # in-process Runtime API server, alternately.
     scripts/install-test-peers.sh build/peers >&2
+    # The static bootstraps of muster_add_lambda (release builds only), the
+    # same no-op function and floor as packaged in their Lambda zips.
+    static_runtimes=()
+    muster_static=$bench_dir/lambda/muster_noop_function_static.lambda/bootstrap
+    floor_static=$bench_dir/emulator/emulator_noop_bootstrap_static.lambda/bootstrap
+    if [[ -x $muster_static && -x $floor_static ]]; then
+        static_runtimes=(--runtime "muster-static=$PWD/bench/lambda/ric=$PWD/$muster_static"
+            --runtime "floor-static=$PWD/bench/lambda/ric=$PWD/$floor_static")
+    fi
     run commands.txt runtime_bench "$bench_dir/lambda/runtime_bench" --starts 30 --invocations 2000 --rounds 5 \
         --runtime "muster=$PWD/bench/lambda/ric=$PWD/$bench_dir/lambda/muster_noop_function" \
         --runtime "floor=$PWD/bench/lambda/ric=$PWD/$bench_dir/emulator/emulator_noop_bootstrap" \
+        "${static_runtimes[@]}" \
         --runtime "aws-lambda-ric=$PWD/bench/lambda/ric=node" \
         "$PWD/build/peers/node_modules/aws-lambda-ric/bin/index.mjs" index.handler
+    # The whole first invocation under `muster invoke`, static against dynamic,
+    # and the zips' sizes.
+    if ((${#static_runtimes[@]} > 0)); then
+        run commands.txt first_invocation $python bench/lambda/first_invocation.py \
+            --muster "$build/tools/muster/muster" --runs 30 \
+            "dynamic=$bench_dir/lambda/muster_noop_function" "static=$muster_static"
+        stat -c '%n %s' "$bench_dir/lambda/muster_noop_function_static.zip" \
+            "$bench_dir/emulator/emulator_noop_bootstrap_static.zip" >"$out/zip_sizes.txt"
+    fi
     # The emulator: sequential invocations per second through `muster serve`.
     printf '%s\n' "bash bench/emulator/run.sh 20000" >>"$out/commands.txt"
     MUSTER_BENCH_BUILD=$build bash bench/emulator/run.sh 20000 >"$out/emulator.txt" 2>"$out/emulator.log" || {
@@ -823,9 +842,11 @@ add("")
 add("| runtime | start ms, median (min) | µs per invocation, median (rounds) |")
 add("|---|---:|---:|")
 for name, label in (("muster", "muster (`muster::lambda::run`, dynamically linked, EMF line on)"),
+                    ("muster-static", "muster, the static `bootstrap` of `muster_add_lambda`"),
                     ("aws-lambda-ric", "AWS `aws-lambda-ric` 3 (Node 20 on AWS's C++ runtime)"),
                     ("floor", "floor: the smallest C++ runtime (blocking sockets, no library; "
-                              "bench/emulator/noop_bootstrap.cpp)")):
+                              "bench/emulator/noop_bootstrap.cpp)"),
+                    ("floor-static", "floor, linked static (`muster_add_lambda`)")):
     r = rt.get(name)
     if not r:
         add(f"| {label} | not run | |")
@@ -835,14 +856,56 @@ for name, label in (("muster", "muster (`muster::lambda::run`, dynamically linke
         f"{r['invocation_us_median']:.0f} ({rounds}) |")
 add("")
 m, a = rt.get("muster"), rt.get("aws-lambda-ric")
+ms = rt.get("muster-static")
 if m and a:
     add("| target | measured | |")
     add("|---|---:|---|")
     add(f"| bootstrap start to first `/next` under 2 ms | {m['start_ms_median']:.1f} ms | "
         f"{verdict(m['start_ms_median'] < 2)} |")
+    if ms:
+        add(f"| the same, static `bootstrap` (the deployed one) | {ms['start_ms_median']:.1f} ms | "
+            f"{verdict(ms['start_ms_median'] < 2)} |")
     ratio = a["invocation_us_median"] / m["invocation_us_median"]
     add(f"| per-invocation time at least 2× below aws-lambda-ric | {ratio:.2f}× | "
         f"{verdict(ratio >= 2)} |")
+    add("")
+
+# ---- deployment: the static bootstrap against the dynamic build -------------------
+first = load("first_invocation")
+sizes_path = os.path.join(out, "zip_sizes.txt")
+if first:
+    fb = first["bootstraps"]
+    add("### Deployment: the static `bootstrap` of `muster_add_lambda` against a dynamic build")
+    add("")
+    add(f"The no-op function under `muster invoke --event {{}}`, {first['runs']} fresh runs of "
+        "each, alternately (after one untimed run). Whole invocation: wall time of one "
+        "`muster invoke` (emulator start, bootstrap start and init, the invocation, shutdown). "
+        "Init and Duration: its REPORT line. Start to first `/next`: the runtime table above.")
+    add("")
+    add("| build | bootstrap bytes | start to first `/next` ms | Init Duration ms | "
+        "Duration ms | whole `muster invoke` ms, median (min) |")
+    add("|---|---:|---:|---:|---:|---:|")
+    for name, rt_name, label in (("dynamic", "muster", "dynamically linked (Debian's shared libraries)"),
+                                 ("static", "muster-static", "static `bootstrap` (glibc, libstdc++, "
+                                  "Boost.JSON inside), stripped")):
+        b = fb.get(name)
+        if not b:
+            continue
+        r = rt.get(rt_name)
+        start = f"{r['start_ms_median']:.1f}" if r else "—"
+        init = f"{b['init_ms_median']:.1f}" if b.get("init_ms_median") is not None else "—"
+        add(f"| {label} | {b['bootstrap_bytes']:,} | {start} | {init} | "
+            f"{b['duration_ms_median']:.2f} | {b['wall_ms_median']:.1f} ({b['wall_ms_min']:.1f}) |")
+    add("")
+if os.path.exists(sizes_path):
+    add("| zip | bytes | target: under 4 MB for the no-op function |")
+    add("|---|---:|---|")
+    with open(sizes_path) as f:
+        for line in f:
+            path, size = line.rsplit(" ", 1)
+            size = int(size)
+            target = verdict(size < 4_000_000) if "muster_noop" in path else ""
+            add(f"| `{os.path.basename(path)}` | {size:,} | {target} |")
     add("")
 
 # ---- emulator ---------------------------------------------------------------------

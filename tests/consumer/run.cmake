@@ -3,7 +3,13 @@
 #
 #   MODE=find_package      install MUSTER_BUILD_DIR into a scratch prefix, then
 #                          find_package(muster) from there;
-#   MODE=add_subdirectory  add muster's source tree as a subdirectory.
+#   MODE=add_subdirectory  add muster's source tree as a subdirectory;
+#   MODE=deploy            install as for find_package, build the functions of
+#                          deploy/ into Lambda zips with muster_add_lambda,
+#                          unpack each into an empty directory and run it with
+#                          the installed `muster invoke`: inside a chroot of
+#                          that directory when run as root (proof that it needs
+#                          nothing from this machine), directly otherwise.
 #
 # Usage: cmake -DMODE=... -DMUSTER_SOURCE_DIR=... [-DMUSTER_BUILD_DIR=...]
 #              -DWORK_DIR=... [-DCONFIG=...] [-DGENERATOR=...]
@@ -26,6 +32,9 @@ function(run_step name)
 endfunction()
 
 set(consumer_dir ${CMAKE_CURRENT_LIST_DIR})
+if(MODE STREQUAL "deploy")
+    set(consumer_dir ${CMAKE_CURRENT_LIST_DIR}/deploy)
+endif()
 set(build_dir ${WORK_DIR}/build)
 set(prefix ${WORK_DIR}/prefix)
 file(REMOVE_RECURSE ${build_dir} ${prefix})
@@ -52,7 +61,7 @@ if(CONFIG)
     list(APPEND configure_args -DCMAKE_BUILD_TYPE=${CONFIG})
 endif()
 
-if(MODE STREQUAL "find_package")
+if(MODE STREQUAL "find_package" OR MODE STREQUAL "deploy")
     if(NOT DEFINED MUSTER_BUILD_DIR)
         message(FATAL_ERROR "run.cmake: MODE=find_package needs -DMUSTER_BUILD_DIR=...")
     endif()
@@ -66,6 +75,11 @@ endif()
 
 run_step("configure" ${CMAKE_COMMAND} ${configure_args})
 run_step("build" ${CMAKE_COMMAND} --build ${build_dir} ${config_args})
+
+if(MODE STREQUAL "deploy")
+    include(${consumer_dir}/check.cmake)
+    return()
+endif()
 
 # Single-config generators put the program in the build directory,
 # multi-config ones in a subdirectory named after the configuration.

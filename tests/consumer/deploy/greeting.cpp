@@ -1,0 +1,3 @@
+#include "greeting.hpp"
+
+std::string greeting() { return "hello from a shared library"; }
