@@ -31,7 +31,7 @@ $(TEST_TARGETS): test-%: deps
 	ctest --preset $*
 
 # What `cmake --install` needs, and nothing else of the release preset.
-INSTALLED_TARGETS := muster_lambda muster_http muster_process_pool muster_emulator muster
+INSTALLED_TARGETS := muster_lambda muster_http muster_aws muster_process_pool muster_emulator muster
 
 test-deploy: deps
 	cmake --preset release
