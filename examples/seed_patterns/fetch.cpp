@@ -1,8 +1,6 @@
 #include "fetch.hpp"
 
 #include <cstdlib>
-#include <memory>
-#include <mutex>
 #include <string_view>
 #include <utility>
 

@@ -3,7 +3,6 @@
 #include <charconv>
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string_view>
 #include <thread>
