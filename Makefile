@@ -16,14 +16,23 @@
 SANITIZER_PRESETS := dev tsan
 TEST_TARGETS := $(addprefix test-,dev tsan release)
 
-.PHONY: all deps test test-deploy demo bench clean $(TEST_TARGETS)
+.PHONY: all deps peers-background test test-deploy demo bench clean $(TEST_TARGETS)
 
 all: test
 
 deps:
 	scripts/install-deps.sh
 
-test: $(addprefix test-,$(SANITIZER_PRESETS)) test-deploy
+test: peers-background $(addprefix test-,$(SANITIZER_PRESETS)) test-deploy
+
+# The tests' npm peers take minutes to install (aws-lambda-ric compiles AWS's
+# C++ runtime), mostly waiting on the network: start them in the background so
+# they overlap the first build. The tests' own fixture (peers.npm_install) runs
+# the same script, which waits on its lock, finds the install done and reports
+# any failure; the background run's output is in build/peers-install.log.
+peers-background: deps
+	@mkdir -p build
+	scripts/install-test-peers.sh build/peers > build/peers-install.log 2>&1 &
 
 $(TEST_TARGETS): test-%: deps
 	cmake --preset $*
