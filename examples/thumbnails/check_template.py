@@ -138,7 +138,7 @@ def main():
 
     known = set(resources) | set(doc.get("Parameters", {})) | {"AWS::Region", "AWS::AccountId",
                                                                 "AWS::StackName", "AWS::Partition"}
-    for ref in references(doc):
+    for ref in sorted(set(references(doc))):
         check(ref in known, f"reference to {ref!r}, which the template does not define")
 
     if args.config_source:
