@@ -33,6 +33,8 @@ packages=(
     libtool
     make
     libcurl4-openssl-dev
+    # The thumbnail example's test validates its SAM template as YAML.
+    python3-yaml
     # The HTTP client benchmark's floor: wrk against the same local server.
     wrk
 )
