@@ -9,7 +9,11 @@
 #                   deploy consumer test (static and bundled Lambda zips run in
 #                   a chroot); part of `make test`, since the sanitizer builds
 #                   cannot link a static bootstrap
-#   make demo       release build, then run the seed_patterns example
+#   make demo       release build of the thumbnail pipeline (the thumbnails function,
+#                   thumbnails_samples, thumbnails_origin, the muster CLI), then
+#                   examples/thumbnails/demo/demo.py: sample images served on 127.0.0.1,
+#                   a cold and a warm SQS invocation under `muster invoke`, the results
+#                   checked against the samples' manifest; outputs in build/release/demo
 #   make bench      release build, then bench/run.sh
 #   make clean      remove build/
 
@@ -47,10 +51,13 @@ test-deploy: deps
 	cmake --build --preset release --target $(INSTALLED_TARGETS)
 	ctest --preset release -L deploy
 
+# What the demo runs, and nothing else of the release preset.
+DEMO_TARGETS := thumbnails thumbnails_samples thumbnails_origin muster
+
 demo: deps
 	cmake --preset release
-	cmake --build --preset release --target seed_patterns
-	build/release/examples/seed_patterns/seed_patterns demo
+	cmake --build --preset release --target $(DEMO_TARGETS)
+	python3 examples/thumbnails/demo/demo.py --build build/release --out build/release/demo
 
 bench: deps
 	cmake --preset release

@@ -37,6 +37,9 @@ packages=(
     python3-yaml
     # The HTTP client benchmark's floor: wrk against the same local server.
     wrk
+    # The thumbnail example and its demo: libvips (found through pkg-config).
+    libvips-dev
+    pkg-config
 )
 
 # Node may come from somewhere other than Debian (and bring its own npm);
