@@ -35,6 +35,10 @@ packages=(
     libcurl4-openssl-dev
     # The HTTP client benchmark's floor: wrk against the same local server.
     wrk
+    # The thumbnail example: libvips decodes and resizes (pkg-config vips-cpp),
+    # SQLite holds the metadata.
+    libvips-dev
+    libsqlite3-dev
 )
 
 # Node may come from somewhere other than Debian (and bring its own npm);
