@@ -58,6 +58,8 @@ run_result invoke(const temp_dir& dir, const json::value& events,
         auto v = json::parse(line, ec);
         if (!ec) r.responses.push_back(std::move(v));
     }
+    // Every invocation ended with nothing of it still pending (the runtime would say so).
+    EXPECT_EQ(r.log.find("still pending"), std::string::npos) << r.log;
     return r;
 }
 
