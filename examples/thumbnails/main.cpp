@@ -38,8 +38,6 @@ int main(int argc, char** argv) {
 
     auto function = std::make_shared<thumbnails::thumbnail_function>();
     lambda::run_options options;
-    // TRACING HOOK: nothing to add here; the collection's name is set where its options are
-    // built (function.cpp, "TRACING HOOK").
     options.init = [function, vips_failure] { return init(function, vips_failure); };
     auto handler = [function](const boost::json::value& event, lambda::invocation& inv) {
         return function->handle(event, inv);
