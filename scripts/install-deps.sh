@@ -37,8 +37,10 @@ packages=(
     python3-yaml
     # The HTTP client benchmark's floor: wrk against the same local server.
     wrk
-    # The thumbnail example and its demo: libvips (found through pkg-config).
+    # The thumbnail example and its demo: libvips decodes, resizes and makes
+    # the sample images (found through pkg-config), SQLite holds the metadata.
     libvips-dev
+    libsqlite3-dev
     pkg-config
 )
 

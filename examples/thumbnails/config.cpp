@@ -1,0 +1,157 @@
+#include "config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <stdexcept>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <muster/http/error.hpp>
+#include <muster/http/url.hpp>
+
+namespace thumbnails {
+
+std::string_view to_string(output_format f) noexcept {
+    switch (f) {
+        case output_format::jpeg:
+            return "jpeg";
+        case output_format::webp:
+            return "webp";
+        case output_format::png:
+            return "png";
+    }
+    return "jpeg";
+}
+
+std::string_view extension(output_format f) noexcept {
+    return f == output_format::jpeg ? "jpg" : to_string(f);
+}
+
+std::string_view content_type(output_format f) noexcept {
+    switch (f) {
+        case output_format::jpeg:
+            return "image/jpeg";
+        case output_format::webp:
+            return "image/webp";
+        case output_format::png:
+            return "image/png";
+    }
+    return "image/jpeg";
+}
+
+std::string_view to_string(decoder_mode m) noexcept {
+    return m == decoder_mode::threads ? "threads" : "processes";
+}
+
+environment process_environment() {
+    return [](std::string_view name) -> std::optional<std::string> {
+        const char* v = std::getenv(std::string(name).c_str());
+        if (!v || !*v) return std::nullopt;
+        return std::string(v);
+    };
+}
+
+namespace {
+
+[[noreturn]] void reject(std::string_view name, std::string_view accepts, std::string_view got) {
+    throw std::invalid_argument(std::string(name) + " must be " + std::string(accepts) +
+                                ", got '" + std::string(got) + "'");
+}
+
+std::uint64_t read_number(const environment& env, std::string_view name, std::uint64_t fallback,
+                          std::uint64_t min, std::uint64_t max) {
+    const auto text = env(name);
+    if (!text) return fallback;
+    std::uint64_t n = 0;
+    const char* end = text->data() + text->size();
+    const auto [p, ec] = std::from_chars(text->data(), end, n);
+    if (ec != std::errc{} || p != end || n < min || n > max) {
+        reject(name, "an integer from " + std::to_string(min) + " to " + std::to_string(max),
+               *text);
+    }
+    return n;
+}
+
+/// An absolute http(s) URL without a trailing slash.
+std::string read_base_url(const environment& env, std::string_view name, std::string fallback) {
+    auto text = env(name);
+    if (!text) return fallback;
+    try {
+        (void)muster::http::url::parse(*text);
+    } catch (const muster::http::error&) {
+        reject(name, "an absolute http:// or https:// URL", *text);
+    }
+    while (!text->empty() && text->back() == '/') text->pop_back();
+    return *text;
+}
+
+}  // namespace
+
+config read_config(const environment& env) {
+    config c;
+    if (auto dir = env("THUMBNAILS_OUTPUT_DIR")) {
+        if (dir->front() != '/') reject("THUMBNAILS_OUTPUT_DIR", "an absolute path", *dir);
+        c.output_dir = *dir;
+        while (c.output_dir.size() > 1 && c.output_dir.back() == '/') c.output_dir.pop_back();
+    }
+    c.db_path = env("THUMBNAILS_DB").value_or(c.output_dir + "/thumbnails.db");
+    c.fetch_limit = read_number(env, "THUMBNAILS_FETCH_LIMIT", c.fetch_limit, 1, 1000);
+    c.fetch_timeout = std::chrono::milliseconds(read_number(
+        env, "THUMBNAILS_FETCH_TIMEOUT_MS", c.fetch_timeout.count(), 1, 900'000));
+    c.max_bytes = read_number(env, "THUMBNAILS_MAX_BYTES", c.max_bytes, 1, std::uint64_t{1} << 30);
+    c.max_pixels = read_number(env, "THUMBNAILS_MAX_PIXELS", c.max_pixels, 1,
+                               std::uint64_t{1} << 40);
+    c.size = static_cast<int>(read_number(env, "THUMBNAILS_SIZE", c.size, 16, 4096));
+    if (auto f = env("THUMBNAILS_FORMAT")) {
+        if (*f == "jpeg" || *f == "jpg") {
+            c.format = output_format::jpeg;
+        } else if (*f == "webp") {
+            c.format = output_format::webp;
+        } else if (*f == "png") {
+            c.format = output_format::png;
+        } else {
+            reject("THUMBNAILS_FORMAT", "jpeg, webp or png", *f);
+        }
+    }
+    if (auto d = env("THUMBNAILS_DECODER")) {
+        if (*d == "threads") {
+            c.decoder = decoder_mode::threads;
+        } else if (*d == "processes") {
+            c.decoder = decoder_mode::processes;
+        } else {
+            reject("THUMBNAILS_DECODER", "threads or processes", *d);
+        }
+    }
+    // Path-style addressing of the function's region, which serves public
+    // objects without signing; a private bucket needs an S3 store built on
+    // muster::aws instead.
+    const auto region = env("AWS_REGION");
+    c.s3_base_url = read_base_url(
+        env, "THUMBNAILS_S3_BASE_URL",
+        region ? "https://s3." + *region + ".amazonaws.com" : "https://s3.amazonaws.com");
+    c.commit_reserve = std::chrono::milliseconds(read_number(
+        env, "THUMBNAILS_COMMIT_RESERVE_MS", c.commit_reserve.count(), 0, 60'000));
+    c.crash_on_marker = env("THUMBNAILS_CRASH_ON_MARKER").value_or("");
+    return c;
+}
+
+std::string describe(const config& c) {
+    boost::json::object o{
+        {"output_dir", c.output_dir},
+        {"db", c.db_path},
+        {"fetch_limit", c.fetch_limit},
+        {"fetch_timeout_ms", c.fetch_timeout.count()},
+        {"max_bytes", c.max_bytes},
+        {"max_pixels", c.max_pixels},
+        {"size", c.size},
+        {"format", to_string(c.format)},
+        {"decoder", to_string(c.decoder)},
+        {"s3_base_url", c.s3_base_url},
+        {"commit_reserve_ms", c.commit_reserve.count()},
+        {"crash_on_marker", !c.crash_on_marker.empty()},
+    };
+    return boost::json::serialize(o);
+}
+
+}  // namespace thumbnails

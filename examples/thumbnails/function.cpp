@@ -1,0 +1,502 @@
+#include "function.hpp"
+
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value_from.hpp>
+#include <boost/json/value_to.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <muster/core/offload.hpp>
+#include <muster/core/options.hpp>
+#include <muster/http/client.hpp>
+#include <muster/http/error.hpp>
+#include <muster/lambda/batch.hpp>
+#include <muster/lambda/errors.hpp>
+#include <muster/lambda/events/sqs.hpp>
+#include <muster/process_pool/errors.hpp>
+#include <muster/process_pool/process_pool.hpp>
+
+#include "directory_store.hpp"
+#include "event.hpp"
+#include "failure.hpp"
+#include "image.hpp"
+#include "key_claims.hpp"
+#include "sqlite_store.hpp"
+
+namespace thumbnails {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace lambda = muster::lambda;
+using muster::clock;
+
+struct thumbnail_function::state {
+    environment env;
+    config cfg;
+    std::shared_ptr<thumbnail_store> thumbnails;
+    std::shared_ptr<metadata_store> metadata;
+    // Made by init on the io_context; used only from its thread.
+    std::optional<muster::http::client> http;
+    std::optional<key_claims> claims;
+    std::unique_ptr<muster::process_pool> pool;
+};
+
+namespace {
+
+/// What one SQS record of the current batch produced. Per invocation, never shared.
+struct record_state {
+    std::string url;                    ///< The image being (or last) processed.
+    std::vector<metadata_record> rows;  ///< One per image, once it is stored.
+    std::vector<std::string> claimed;   ///< Keys claimed in `key_claims`, released once.
+};
+
+/// The records of one invocation, by position in the batch.
+struct batch_state {
+    std::vector<record_state> records;
+    /// Positions of each messageId, in batch order, and the records already matched to one.
+    std::map<std::string, std::vector<std::size_t>, std::less<>> positions;
+    std::map<const lambda::sqs_message*, std::size_t> matched;
+    std::map<std::string, std::size_t, std::less<>> next;
+
+    explicit batch_state(const lambda::sqs_event& e) : records(e.records.size()) {
+        for (std::size_t i = 0; i < e.records.size(); ++i) {
+            positions[e.records[i].message_id].push_back(i);
+        }
+    }
+
+    /// The position of the record `process_batch` hands over. It passes a reference into its
+    /// own copy of the event, so the position is found by messageId; records of one
+    /// messageId (never two in a real batch) start in batch order.
+    std::size_t position_of(const lambda::sqs_message& m) {
+        if (const auto it = matched.find(&m); it != matched.end()) return it->second;
+        const std::size_t i = positions.at(m.message_id).at(next[m.message_id]++);
+        matched.emplace(&m, i);
+        return i;
+    }
+};
+
+double ms_since(clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(clock::now() - start).count();
+}
+
+std::string utc_now() {
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch())
+                        .count() %
+                    1000;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[64];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
+    return text;
+}
+
+bool is_cancellation(const boost::system::system_error& e) {
+    return e.code() == asio::error::operation_aborted;
+}
+
+/// The image at `url`, or the record's reason why not.
+asio::awaitable<std::string> fetch(std::shared_ptr<thumbnail_function::state> self,
+                                   std::string url) {
+    muster::http::response r;
+    try {
+        auto get = self->http->get(url);
+        r = co_await std::move(get);
+    } catch (const muster::http::error& e) {
+        switch (e.kind()) {
+            case muster::http::error_kind::timeout:
+                throw record_error(reason::fetch_timeout,
+                                   "no complete response within " +
+                                       std::to_string(self->cfg.fetch_timeout.count()) +
+                                       " ms (THUMBNAILS_FETCH_TIMEOUT_MS) from " + url);
+            case muster::http::error_kind::body_too_large:
+                throw record_error(reason::too_large,
+                                   "the image is larger than " +
+                                       std::to_string(self->cfg.max_bytes) +
+                                       " bytes (THUMBNAILS_MAX_BYTES): " + url);
+            case muster::http::error_kind::cancelled:
+                throw;  // Its collection stopped it; the outcome says why.
+            default:
+                throw record_error(reason::fetch_failed, e.what());
+        }
+    }
+    if (r.status == 404) {
+        throw record_error(reason::image_missing, "HTTP 404 (image missing) from " + url);
+    }
+    if (!r.ok()) {
+        throw record_error(reason::http_error, "HTTP " + std::to_string(r.status) +
+                                                   (r.reason.empty() ? "" : " " + r.reason) +
+                                                   " from " + url);
+    }
+    co_return std::move(r.body);
+}
+
+/// Decodes and resizes on the CPU pool, or in a worker process.
+asio::awaitable<thumbnail> decode(std::shared_ptr<thumbnail_function::state> self,
+                                  std::string image) {
+    const thumbnail_params p{self->cfg.max_pixels, self->cfg.size, self->cfg.format};
+    if (!self->pool) {
+        auto job = [image = std::move(image), p] { return make_thumbnail(image, p); };
+        auto decoded = muster::offload(std::move(job));
+        co_return co_await std::move(decoded);
+    }
+    std::string response;
+    try {
+        auto run = self->pool->run(thumbnail_work_name,
+                                   encode_request(p, self->cfg.crash_on_marker, image));
+        response = co_await std::move(run);
+    } catch (const muster::worker_crashed& e) {
+        throw record_error(reason::worker_crashed, e.what());
+    } catch (const muster::work_error& e) {
+        throw record_error(reason::decode_failed, e.type() + ": " + e.what());
+    } catch (const muster::worker_start_error& e) {
+        throw record_error(reason::decode_failed, e.what());
+    }
+    co_return decode_response(response);
+}
+
+/// One image of a record: fetched, decoded, stored; its metadata row kept in `rec`.
+asio::awaitable<void> process_image(std::shared_ptr<thumbnail_function::state> self,
+                                    std::shared_ptr<batch_state> batch, std::size_t position,
+                                    std::string url, std::string message_id,
+                                    std::string request_id) {
+    const auto fetch_start = clock::now();
+    auto fetched = fetch(self, url);
+    std::string image = co_await std::move(fetched);
+    const double fetch_ms = ms_since(fetch_start);
+    const std::uint64_t source_bytes = image.size();
+
+    const auto decode_start = clock::now();
+    auto decoded = decode(self, std::move(image));
+    thumbnail t = co_await std::move(decoded);
+    const double decode_ms = ms_since(decode_start);
+
+    std::string key = thumbnail_key(url, self->cfg.format);
+    auto claim = self->claims->claim(key);
+    co_await std::move(claim);
+    // From here on the batch's end releases the claim and, if the record fails, removes
+    // what the put may have written.
+    batch->records[position].claimed.push_back(key);
+
+    const auto store_start = clock::now();
+    const std::uint64_t thumbnail_bytes = t.bytes.size();
+    std::string location;
+    try {
+        auto put = self->thumbnails->put(key, std::move(t.bytes),
+                                         std::string(content_type(self->cfg.format)));
+        location = co_await std::move(put);
+    } catch (const boost::system::system_error& e) {
+        if (is_cancellation(e)) throw;
+        throw record_error(reason::store_failed, std::string("cannot store the thumbnail: ") +
+                                                     e.what());
+    } catch (const std::exception& e) {
+        throw record_error(reason::store_failed, std::string("cannot store the thumbnail: ") +
+                                                     e.what());
+    }
+
+    metadata_record row;
+    row.source_url = url;
+    row.message_id = std::move(message_id);
+    row.request_id = std::move(request_id);
+    row.source_bytes = source_bytes;
+    row.width = t.width;
+    row.height = t.height;
+    row.format = t.source_format;
+    row.thumbnail_key = std::move(key);
+    row.thumbnail_location = std::move(location);
+    row.thumbnail_format = std::string(to_string(self->cfg.format));
+    row.thumbnail_width = t.thumb_width;
+    row.thumbnail_height = t.thumb_height;
+    row.thumbnail_bytes = thumbnail_bytes;
+    row.dhash = t.dhash;
+    row.average_color = to_hex(t.average_color);
+    row.fetch_ms = fetch_ms;
+    row.decode_ms = decode_ms;
+    row.store_ms = ms_since(store_start);
+    row.processed_at = utc_now();
+    batch->records[position].rows.push_back(std::move(row));
+}
+
+/// One SQS record: every image its body names, one after the other; the record succeeds only
+/// if all of them do (an S3 notification may carry several).
+asio::awaitable<void> process_record(std::shared_ptr<thumbnail_function::state> self,
+                                     std::shared_ptr<batch_state> batch, std::size_t position,
+                                     std::string message_id, std::string body,
+                                     std::string request_id) {
+    // TRACING HOOK (per record): name this task, e.g.
+    //     co_await muster::name_task("record " + message_id);
+    const record_plan plan = parse_body(body, self->cfg.s3_base_url);
+    for (const auto& url : plan.urls) {
+        batch->records[position].url = url;
+        auto one = process_image(self, batch, position, url, message_id, request_id);
+        co_await std::move(one);
+    }
+}
+
+struct failure {
+    reason why = reason::internal;
+    std::string message;
+};
+
+failure describe_error(std::exception_ptr error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const record_error& e) {
+        return {e.reason(), e.what()};
+    } catch (const std::exception& e) {
+        return {reason::internal, e.what()};
+    } catch (...) {
+        return {reason::internal, "unknown exception"};
+    }
+}
+
+failure describe(const muster::outcome<void>& o) {
+    switch (o.status()) {
+        case muster::status::ok:
+            break;
+        case muster::status::failed:
+            return describe_error(o.error());
+        case muster::status::timed_out:
+            return {reason::deadline,
+                    "still running at the deadline (the invocation's deadline less "
+                    "THUMBNAILS_COMMIT_RESERVE_MS)"};
+        case muster::status::not_started:
+            return {reason::not_started, o.message()};
+        case muster::status::cancelled:
+            return {reason::cancelled, o.message()};
+    }
+    return {reason::internal, "no failure"};
+}
+
+/// `{"batchItemFailures": [every record]}`: what a failed commit leaves.
+json::value all_failed(const lambda::batch_response& r) {
+    json::array failures;
+    for (const auto& item : r.items()) {
+        failures.push_back(json::object{{"itemIdentifier", item.item_identifier}});
+    }
+    return json::object{{"batchItemFailures", std::move(failures)}};
+}
+
+/// Removes the thumbnails under `keys` that nobody needs any more: no batch still running
+/// claims them and no committed row refers to them. Returns how many were removed; failures
+/// are logged (the records concerned are reported failed either way).
+asio::awaitable<std::size_t> remove_unneeded(std::shared_ptr<thumbnail_function::state> self,
+                                             std::set<std::string> keys,
+                                             const lambda::logger& log) {
+    std::vector<std::string> marked;
+    for (const auto& key : keys) {
+        if (self->claims->begin_removal(key)) marked.push_back(key);
+    }
+    if (marked.empty()) co_return 0;
+    std::set<std::string> keep;
+    try {
+        auto query = self->metadata->committed_keys(marked);
+        const auto committed = co_await std::move(query);
+        keep.insert(committed.begin(), committed.end());
+    } catch (const std::exception& e) {
+        log.error(std::string("cannot tell which thumbnails committed rows still use, so none "
+                              "is removed: ") +
+                  e.what());
+        keep.insert(marked.begin(), marked.end());
+    }
+    std::size_t removed = 0;
+    for (const auto& key : marked) {
+        if (keep.count(key)) continue;
+        try {
+            auto remove = self->thumbnails->remove(key);
+            co_await std::move(remove);
+            ++removed;
+        } catch (const std::exception& e) {
+            log.error("cannot remove the thumbnail " + key + " of a failed record: " + e.what());
+        }
+    }
+    for (const auto& key : marked) self->claims->end_removal(key);
+    co_return removed;
+}
+
+}  // namespace
+
+std::string thumbnail_key(std::string_view url, output_format format) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(url.data(), url.size(), digest, &length, EVP_sha256(), nullptr) != 1 ||
+        length < 16) {
+        throw std::runtime_error("SHA-256 is not available");
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string key;
+    for (unsigned i = 0; i < 16; ++i) {
+        key += hex[digest[i] >> 4];
+        key += hex[digest[i] & 0xf];
+    }
+    key += '.';
+    key += extension(format);
+    return key;
+}
+
+thumbnail_function::thumbnail_function(environment env) : state_(std::make_shared<state>()) {
+    state_->env = std::move(env);
+}
+
+thumbnail_function::~thumbnail_function() = default;
+
+void thumbnail_function::use_stores(std::shared_ptr<thumbnail_store> thumbnails,
+                                    std::shared_ptr<metadata_store> metadata) {
+    if (thumbnails) state_->thumbnails = std::move(thumbnails);
+    if (metadata) state_->metadata = std::move(metadata);
+}
+
+const config& thumbnail_function::configuration() const { return state_->cfg; }
+
+asio::awaitable<void> thumbnail_function::init() {
+    auto& s = *state_;
+    try {
+        s.cfg = read_config(s.env);
+    } catch (const std::invalid_argument& e) {
+        throw lambda::function_error("Thumbnails.InvalidConfiguration", e.what());
+    }
+    // The executor of the runtime's io_context, which outlives every invocation: the HTTP
+    // pool's connections and the worker pool live on it and stay warm between invocations.
+    const asio::any_io_executor ex = co_await asio::this_coro::executor;
+    try {
+        if (!s.thumbnails) s.thumbnails = std::make_shared<directory_store>(s.cfg.thumbnail_dir());
+        if (!s.metadata) {
+            // Commits wait for another process's lock at most half the reserve, so a busy
+            // database fails the batch in time rather than running into the deadline.
+            s.metadata = std::make_shared<sqlite_store>(
+                s.cfg.db_path, std::max(std::chrono::milliseconds(1), s.cfg.commit_reserve / 2));
+        }
+        muster::http::options o;
+        o.max_connections_per_origin = s.cfg.fetch_limit;
+        o.request_timeout = s.cfg.fetch_timeout;
+        o.connect_timeout = std::min<clock::duration>(s.cfg.fetch_timeout, std::chrono::seconds(10));
+        o.max_body_size = s.cfg.max_bytes;
+        o.follow_redirects = true;
+        o.max_redirects = 5;
+        o.user_agent = "muster-thumbnails";
+        s.http.emplace(ex, o);
+        s.claims.emplace(ex);
+        if (s.cfg.decoder == decoder_mode::processes) {
+            s.pool = std::make_unique<muster::process_pool>(ex);
+            auto start = s.pool->start();
+            co_await std::move(start);
+        }
+    } catch (const std::exception& e) {
+        throw lambda::function_error("Thumbnails.InitFailed", e.what());
+    }
+}
+
+asio::awaitable<json::value> thumbnail_function::handle(json::value event,
+                                                       lambda::invocation& inv) {
+    const std::shared_ptr<state> self = state_;
+    const config& cfg = self->cfg;
+    // Not an SQS batch: no record can be reported, so the invocation fails as a whole.
+    auto batch_event = json::value_to<lambda::sqs_event>(event);
+    auto batch = std::make_shared<batch_state>(batch_event);
+    const std::size_t record_count = batch_event.records.size();
+
+    muster::options o;
+    o.limit = cfg.fetch_limit;
+    // The records stop a reserve before the invocation's deadline: the commit, the clean-up
+    // and the response happen in it.
+    if (inv.has_deadline()) o.deadline = inv.deadline() - cfg.commit_reserve;
+    // TRACING HOOK (the batch's collection): o.name = "thumbnails";
+
+    auto work = [self, batch, request_id = inv.request_id()](const lambda::sqs_message& m) {
+        return process_record(self, batch, batch->position_of(m), m.message_id, m.body,
+                              request_id);
+    };
+    auto processing = lambda::process_batch(std::move(batch_event), std::move(work), o);
+    const lambda::batch_response r = co_await std::move(processing);
+    const auto items = r.items();
+
+    // Every record has its final outcome: commit the rows of those that succeeded, at once.
+    std::vector<metadata_record> rows;
+    std::set<std::string> committed_keys;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (!items[i].result.ok()) continue;
+        for (const auto& row : batch->records[i].rows) {
+            rows.push_back(row);
+            committed_keys.insert(row.thumbnail_key);
+        }
+    }
+    const std::size_t row_count = rows.size();
+    const auto commit_start = clock::now();
+    std::optional<std::string> commit_error;
+    if (!rows.empty()) {
+        try {
+            auto commit = self->metadata->commit(std::move(rows));
+            co_await std::move(commit);
+        } catch (const std::exception& e) {
+            commit_error = e.what();
+            committed_keys.clear();
+        }
+    }
+    const double commit_ms = ms_since(commit_start);
+
+    // This batch's claims end here; then the thumbnails of every record that did not end up
+    // committed go, unless something else needs the same key.
+    std::set<std::string> unneeded;
+    for (const auto& rec : batch->records) {
+        for (const auto& key : rec.claimed) {
+            self->claims->release(key);
+            if (!committed_keys.count(key)) unneeded.insert(key);
+        }
+    }
+    auto cleanup = remove_unneeded(self, std::move(unneeded), inv.log());
+    const std::size_t removed = co_await std::move(cleanup);
+
+    // One line per failed record, with its reason, and the response.
+    std::size_t succeeded = 0;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        failure f;
+        if (items[i].result.ok()) {
+            if (!commit_error) {
+                ++succeeded;
+                continue;
+            }
+            f = {reason::commit_failed, "the batch's metadata commit failed: " + *commit_error};
+        } else {
+            f = describe(items[i].result);
+        }
+        json::object line{{"messageId", items[i].item_identifier},
+                          {"reason", to_string(f.why)},
+                          {"url", batch->records[i].url},
+                          {"message", f.message}};
+        inv.log().warn("record failed " + json::serialize(line));
+    }
+    json::object summary{{"records", record_count},
+                         {"succeeded", succeeded},
+                         {"failed", record_count - succeeded},
+                         {"rows_committed", commit_error ? 0 : row_count},
+                         {"thumbnails_removed", removed},
+                         {"commit_ms", std::llround(commit_ms)}};
+    if (commit_error) summary["commit_error"] = *commit_error;
+    if (self->pool) summary["workers_started"] = self->pool->workers_started();
+    inv.log().info("batch done " + json::serialize(summary));
+
+    co_return commit_error ? all_failed(r) : json::value_from(r);
+}
+
+}  // namespace thumbnails

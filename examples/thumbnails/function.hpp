@@ -1,0 +1,84 @@
+/// @file
+/// `thumbnail_function`: the Lambda handler. An SQS batch of image locations
+/// in; each image fetched, decoded, resized and stored; the batch's metadata
+/// committed at once; the partial batch response out.
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+
+#include <muster/lambda/invocation.hpp>
+
+#include "config.hpp"
+#include "stores.hpp"
+
+namespace thumbnails {
+
+/// The function's process-wide state (configuration, HTTP client, worker pool, stores) and its
+/// handler. One per process, shared by every invocation, including invocations running at once
+/// (`AWS_LAMBDA_MAX_CONCURRENCY` > 1); nothing of one invocation is kept in it.
+///
+/// How a batch is processed (`handle`):
+/// 1. Every SQS record runs as one task of a single `muster::lambda::process_batch` collection
+///    (a `with_group`), at most `THUMBNAILS_FETCH_LIMIT` at once, under a deadline of the
+///    invocation's deadline less `THUMBNAILS_COMMIT_RESERVE_MS`. A record: read the body, fetch
+///    each image, decode and resize it (CPU pool, or worker processes), put the thumbnail into
+///    the `thumbnail_store`, and keep its metadata row in memory.
+/// 2. When the collection returns, every record has its final outcome. The rows of the records
+///    that succeeded are committed in one `metadata_store::commit`. If that fails, every record
+///    of the batch fails.
+/// 3. The thumbnails of records that did not succeed are removed (unless a committed row, or a
+///    batch still running, needs the same key).
+/// 4. The response lists every record that did not succeed, and each of them gets one log
+///    line with its reason. Nothing is reported done that is not committed, and nothing is
+///    committed that is reported failed.
+///
+/// Thread-safety: `init` and `handle` run on the runtime's io_context thread.
+class thumbnail_function {
+  public:
+    /// Reads its configuration from `env` at `init`.
+    explicit thumbnail_function(environment env = process_environment());
+    ~thumbnail_function();
+    thumbnail_function(const thumbnail_function&) = delete;
+    thumbnail_function& operator=(const thumbnail_function&) = delete;
+
+    /// Replaces the embedded stores (a directory and SQLite) before `init`: with S3 and DynamoDB
+    /// in a deployment, with failing ones in tests. Either may be null to keep the default.
+    void use_stores(std::shared_ptr<thumbnail_store> thumbnails,
+                    std::shared_ptr<metadata_store> metadata);
+
+    /// Once, before the first invocation, on the io_context (`run_options::init`): reads the
+    /// configuration, opens the stores, creates the HTTP client (kept warm across
+    /// invocations) and, in process mode, starts the worker pool.
+    ///
+    /// Errors: `muster::lambda::function_error` `Thumbnails.InvalidConfiguration` naming the
+    /// variable at fault; `Thumbnails.InitFailed` when a store or the pool cannot start.
+    boost::asio::awaitable<void> init();
+
+    /// Processes one SQS batch and returns the partial batch response,
+    /// `{"batchItemFailures":[{"itemIdentifier":"<messageId>"},...]}`.
+    ///
+    /// Errors: `muster::lambda::event_error` when the event is not an SQS batch (no
+    /// `Records`, a record without `messageId`): no record can be reported then, so the
+    /// invocation fails and Lambda retries the batch. A record's failure is never an exception
+    /// of `handle`.
+    boost::asio::awaitable<boost::json::value> handle(boost::json::value event,
+                                                     muster::lambda::invocation& inv);
+
+    /// The configuration `init` read.
+    const config& configuration() const;
+
+    struct state;
+
+  private:
+    std::shared_ptr<state> state_;
+};
+
+/// The thumbnail key of a source: 32 hex digits of the SHA-256 of the URL, then the format's
+/// extension (`3f1c...e9.jpg`). The same source always has the same key; different sources
+/// never share one.
+std::string thumbnail_key(std::string_view url, output_format format);
+
+}  // namespace thumbnails

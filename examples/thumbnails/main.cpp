@@ -1,0 +1,49 @@
+// thumbnails: the image pipeline of the seed as a Lambda function. An SQS batch of image
+// locations in; thumbnails, their metadata and the partial batch response out.
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/json/value.hpp>
+
+#include <muster/lambda.hpp>
+#include <muster/process_pool.hpp>
+
+#include "function.hpp"
+#include "image.hpp"
+
+namespace lambda = muster::lambda;
+
+namespace {
+
+// The work function of the process pool's workers (THUMBNAILS_DECODER=processes), registered
+// before main so a worker, this same program started again, knows it.
+const muster::work_registrar thumbnail_work_registration{thumbnails::thumbnail_work_name,
+                                                         thumbnails::thumbnail_work};
+
+boost::asio::awaitable<void> init(std::shared_ptr<thumbnails::thumbnail_function> function,
+                                  std::optional<std::string> vips_failure) {
+    if (vips_failure) throw lambda::function_error("Thumbnails.InitFailed", *vips_failure);
+    auto started = function->init();
+    co_await std::move(started);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // In a worker process this serves decode tasks until the pool closes it.
+    if (auto code = muster::process_pool::worker_main_if_requested(argc, argv)) return *code;
+    const auto vips_failure = thumbnails::start_vips(argc > 0 ? argv[0] : nullptr);
+
+    auto function = std::make_shared<thumbnails::thumbnail_function>();
+    lambda::run_options options;
+    options.init = [function, vips_failure] { return init(function, vips_failure); };
+    auto handler = [function](const boost::json::value& event, lambda::invocation& inv) {
+        return function->handle(event, inv);
+    };
+    // From here the runtime's copies own the function: they go before the runtime's
+    // io_context does, as the HTTP client and the worker pool on it require.
+    function.reset();
+    return lambda::run(std::move(handler), std::move(options));
+}

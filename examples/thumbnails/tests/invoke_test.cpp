@@ -1,0 +1,364 @@
+// The function as Lambda runs it: its bootstrap under `muster invoke`, against the test origin
+// on 127.0.0.1, with its SQLite file and thumbnail directory checked after each run.
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include "child_process.hpp"
+#include "fixtures.hpp"
+#include "function.hpp"
+#include "support.hpp"
+#include "test_origin.hpp"
+
+namespace thumbnails_test {
+namespace {
+
+namespace json = boost::json;
+
+struct run_result {
+    std::optional<int> exit_code;
+    std::vector<json::value> responses;  ///< One per invocation, in order.
+    std::string out;
+    std::string log;  ///< The function's log lines and the emulator's (stderr).
+};
+
+/// Runs the bootstrap under `muster invoke` with `events` (one event, or an array invoked in
+/// turn in one warm process) and `env` for the function.
+run_result invoke(const temp_dir& dir, const json::value& events,
+                  std::map<std::string, std::string> env, int timeout_s = 30) {
+    const std::string event_path = dir.path + "/event.json";
+    std::ofstream(event_path) << json::serialize(events);
+    std::vector<std::string> argv{MUSTER_CLI, "invoke", "--event", event_path, "--timeout",
+                                  std::to_string(timeout_s)};
+    env.emplace("MUSTER_METRICS", "off");
+    env.emplace("THUMBNAILS_OUTPUT_DIR", dir.path + "/out");
+    for (const auto& [k, v] : env) {
+        argv.push_back("--env");
+        argv.push_back(k + "=" + v);
+    }
+    argv.push_back("--");
+    argv.push_back(THUMBNAILS_BOOTSTRAP);
+    muster_test::child_process p(argv, {});
+    run_result r;
+    r.exit_code = p.wait(std::chrono::seconds(120));
+    r.out = p.out();
+    r.log = p.err();
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.empty()) continue;
+        json::error_code ec;
+        auto v = json::parse(line, ec);
+        if (!ec) r.responses.push_back(std::move(v));
+    }
+    // Every invocation ended with nothing of it still pending (the runtime would say so).
+    EXPECT_EQ(r.log.find("still pending"), std::string::npos) << r.log;
+    return r;
+}
+
+std::map<std::string, std::string> reasons_by_id(const std::vector<logged_failure>& failures) {
+    std::map<std::string, std::string> out;
+    for (const auto& f : failures) {
+        EXPECT_TRUE(out.emplace(f.message_id, f.reason).second) << f.message_id << " logged twice";
+    }
+    return out;
+}
+
+std::string s3_notification(const std::vector<std::string>& keys, const std::string& bucket) {
+    json::array records;
+    for (const auto& key : keys) {
+        records.push_back(json::object{
+            {"eventVersion", "2.1"},
+            {"eventSource", "aws:s3"},
+            {"awsRegion", "us-east-1"},
+            {"eventTime", "2024-05-01T10:00:00.000Z"},
+            {"eventName", "ObjectCreated:Put"},
+            {"s3", json::object{{"s3SchemaVersion", "1.0"},
+                                {"bucket", json::object{{"name", bucket}}},
+                                {"object", json::object{{"key", key}, {"size", 1000}}}}}});
+    }
+    return json::serialize(json::object{{"Records", std::move(records)}});
+}
+
+TEST(InvokeTest, GoodImagesSucceedAndEveryBadOneFailsWithItsReason) {
+    temp_dir dir;
+    test_origin origin;
+    const std::string o = origin.url();
+    origin.add("/img/photo.jpg", jpeg(640, 480, 0));
+    origin.add("/img/alpha.png", png(300, 200, 2, true));
+    origin.add("/img/pic.webp", webp(200, 300, 1));
+    origin.add("/s3/photos/summer%20trip/beach%20%281%29.jpg", jpeg(500, 400, 3));
+    origin.add("/s3/photos/a.jpg", jpeg(120, 90, 1));
+    origin.add("/img/notes.txt", "these are notes, not an image\n");
+    origin.add("/img/cut.jpg", truncated(jpeg(640, 480, 2), 0.5));
+    origin.add("/img/bomb.png", bomb_png(100000, 100000));
+    origin.add("/img/big.jpg", std::string(400'000, 'x'));
+    origin.add("/img/slow.jpg", jpeg(64, 64, 0));
+
+    const std::vector<std::pair<std::string, std::string>> records{
+        {"good-jpeg", o + "/img/photo.jpg"},
+        {"good-png", R"({"url": ")" + o + R"(/img/alpha.png"})"},
+        {"good-webp", " " + o + "/img/pic.webp\n"},
+        {"good-s3", s3_notification({"summer+trip/beach+%281%29.jpg"}, "photos")},
+        {"s3-test-event", R"({"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"photos"})"},
+        {"missing", o + "/img/missing.jpg"},
+        {"text", o + "/img/notes.txt"},
+        {"truncated", o + "/img/cut.jpg"},
+        {"bomb", o + "/img/bomb.png"},
+        {"too-big", o + "/img/big.jpg"},
+        {"slow", o + "/img/slow.jpg?delay_ms=5000"},
+        {"malformed", "this is not a url"},
+        {"s3-partly-missing", s3_notification({"a.jpg", "gone.jpg"}, "photos")},
+    };
+    const auto r = invoke(dir, sqs_event(records),
+                          {{"THUMBNAILS_S3_BASE_URL", o + "/s3"},
+                           {"THUMBNAILS_MAX_BYTES", "300000"},
+                           {"THUMBNAILS_MAX_PIXELS", "4000000"},
+                           {"THUMBNAILS_FETCH_TIMEOUT_MS", "500"},
+                           {"THUMBNAILS_SIZE", "128"}});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.log;
+    ASSERT_EQ(r.responses.size(), 1u) << r.out;
+
+    const auto failed = failed_ids(r.responses[0]);
+    EXPECT_EQ(std::set<std::string>(failed.begin(), failed.end()),
+              (std::set<std::string>{"missing", "text", "truncated", "bomb", "too-big", "slow",
+                                     "malformed", "s3-partly-missing"}));
+    const auto failures = logged_failures(r.log);
+    EXPECT_EQ(reasons_by_id(failures), (std::map<std::string, std::string>{
+                                           {"missing", "image_missing"},
+                                           {"text", "not_an_image"},
+                                           {"truncated", "corrupt"},
+                                           {"bomb", "too_many_pixels"},
+                                           {"too-big", "too_large"},
+                                           {"slow", "fetch_timeout"},
+                                           {"malformed", "malformed_body"},
+                                           {"s3-partly-missing", "image_missing"},
+                                       }))
+        << r.log;
+    for (const auto& f : failures) {
+        EXPECT_FALSE(f.request_id.empty());
+        EXPECT_FALSE(f.message.empty());
+        if (f.message_id == "s3-partly-missing") {
+            EXPECT_EQ(f.url, o + "/s3/photos/gone.jpg");
+        }
+        if (f.message_id == "malformed") {
+            EXPECT_EQ(f.url, "");
+        }
+    }
+
+    std::map<std::string, std::vector<std::string>> urls{
+        {"good-jpeg", {o + "/img/photo.jpg"}},
+        {"good-png", {o + "/img/alpha.png"}},
+        {"good-webp", {o + "/img/pic.webp"}},
+        {"good-s3", {o + "/s3/photos/summer%20trip/beach%20%281%29.jpg"}},
+        {"s3-test-event", {}},
+        {"s3-partly-missing", {o + "/s3/photos/a.jpg", o + "/s3/photos/gone.jpg"}},
+    };
+    for (const auto& [id, body] : records) urls.try_emplace(id, std::vector<std::string>{});
+    expect_rows_and_files_match(dir.path + "/out", r.responses[0], urls, 128);
+
+    const auto rows = read_rows(dir.path + "/out/thumbnails.db");
+    ASSERT_EQ(rows.size(), 4u);
+    const auto& photo = rows.at(o + "/img/photo.jpg");
+    EXPECT_EQ(photo.message_id, "good-jpeg");
+    EXPECT_EQ(photo.format, "jpeg");
+    EXPECT_EQ(photo.width, 640);
+    EXPECT_EQ(photo.height, 480);
+    EXPECT_EQ(photo.thumbnail_width, 128);
+    EXPECT_EQ(photo.thumbnail_height, 96);
+    EXPECT_EQ(photo.thumbnail_key, thumbnails::thumbnail_key(o + "/img/photo.jpg",
+                                                             thumbnails::output_format::jpeg));
+    EXPECT_EQ(rows.at(o + "/img/alpha.png").format, "png");
+    EXPECT_EQ(rows.at(o + "/img/pic.webp").format, "webp");
+    EXPECT_EQ(photo.request_id, failures.at(0).request_id);
+
+    const auto summaries = batch_summaries(r.log);
+    ASSERT_EQ(summaries.size(), 1u);
+    EXPECT_EQ(summaries[0].at("records").as_int64(), 13);
+    EXPECT_EQ(summaries[0].at("succeeded").as_int64(), 5);
+    EXPECT_EQ(summaries[0].at("rows_committed").as_int64(), 4);
+    // s3-partly-missing stored a.jpg's thumbnail before gone.jpg failed: removed again.
+    EXPECT_EQ(summaries[0].at("thumbnails_removed").as_int64(), 1);
+}
+
+TEST(InvokeTest, DeadlineFailsUnfinishedRecordsAndWritesNothingForThem) {
+    temp_dir dir;
+    test_origin origin;
+    const std::string o = origin.url();
+    std::vector<std::pair<std::string, std::string>> records;
+    std::map<std::string, std::vector<std::string>> urls;
+    std::set<std::string> slow;
+    for (int i = 0; i < 3; ++i) {
+        const std::string path = "/img/fast" + std::to_string(i) + ".jpg";
+        origin.add(path, jpeg(200, 150, i));
+        records.emplace_back("fast-" + std::to_string(i), o + path);
+        urls["fast-" + std::to_string(i)] = {o + path};
+    }
+    for (int i = 0; i < 8; ++i) {
+        const std::string path = "/img/slow" + std::to_string(i) + ".jpg";
+        origin.add(path, jpeg(200, 150, i % 4));
+        const std::string id = "slow-" + std::to_string(i);
+        records.emplace_back(id, o + path + "?delay_ms=20000");
+        urls[id] = {o + path + "?delay_ms=20000"};
+        slow.insert(id);
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = invoke(dir, sqs_event(records),
+                          {{"THUMBNAILS_FETCH_TIMEOUT_MS", "60000"},
+                           {"THUMBNAILS_COMMIT_RESERVE_MS", "600"}},
+                          2);
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    // Answered before the emulator's kill: a response, not Sandbox.Timedout.
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.log;
+    ASSERT_EQ(r.responses.size(), 1u) << r.out;
+    ASSERT_TRUE(r.responses[0].as_object().contains("batchItemFailures")) << r.out;
+    EXPECT_LT(elapsed, std::chrono::seconds(10));
+
+    const auto failed = failed_ids(r.responses[0]);
+    EXPECT_EQ(std::set<std::string>(failed.begin(), failed.end()), slow);
+    for (const auto& f : logged_failures(r.log)) {
+        EXPECT_TRUE(slow.count(f.message_id)) << f.message_id;
+        EXPECT_EQ(f.reason, "deadline") << f.message_id << ": " << f.message;
+    }
+    EXPECT_EQ(logged_failures(r.log).size(), slow.size()) << r.log;
+    expect_rows_and_files_match(dir.path + "/out", r.responses[0], urls, 256);
+    EXPECT_EQ(read_rows(dir.path + "/out/thumbnails.db").size(), 3u);
+}
+
+TEST(InvokeTest, WarmInvocationReusesConnectionsAndKeepsNoStateOfTheFirst) {
+    temp_dir dir;
+    test_origin origin;
+    const std::string o = origin.url();
+    for (int i = 0; i < 8; ++i) origin.add("/img/" + std::to_string(i) + ".jpg", jpeg(160, 120, i % 4));
+
+    // The first invocation's m-1 is missing; the second's m-1 (SQS ids are unique, but a
+    // handler must not care) is a good image: nothing of the first failure may show.
+    const json::value first = sqs_event({{"m-1", o + "/img/absent.jpg"},
+                                         {"m-2", o + "/img/0.jpg"},
+                                         {"m-3", o + "/img/1.jpg"},
+                                         {"m-4", o + "/img/2.jpg"},
+                                         {"m-5", o + "/img/3.jpg"}});
+    const json::value second = sqs_event({{"m-1", o + "/img/4.jpg"},
+                                          {"m-6", o + "/img/5.jpg"},
+                                          {"m-7", o + "/img/6.jpg"},
+                                          {"m-8", o + "/img/7.jpg"}});
+    const auto r = invoke(dir, json::array{first, second}, {{"THUMBNAILS_FETCH_LIMIT", "2"}});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.log;
+    ASSERT_EQ(r.responses.size(), 2u) << r.out;
+    EXPECT_EQ(failed_ids(r.responses[0]), std::vector<std::string>{"m-1"});
+    EXPECT_EQ(failed_ids(r.responses[1]), std::vector<std::string>{});
+
+    const auto failures = logged_failures(r.log);
+    ASSERT_EQ(failures.size(), 1u) << r.log;
+    EXPECT_EQ(failures[0].message_id, "m-1");
+    EXPECT_EQ(failures[0].reason, "image_missing");
+    const auto rows = read_rows(dir.path + "/out/thumbnails.db");
+    EXPECT_EQ(rows.size(), 8u);
+    const std::string second_request = rows.at(o + "/img/4.jpg").request_id;
+    EXPECT_NE(second_request, failures[0].request_id);
+    EXPECT_EQ(rows.at(o + "/img/4.jpg").message_id, "m-1");
+    EXPECT_EQ(rows.at(o + "/img/0.jpg").request_id, failures[0].request_id);
+    EXPECT_EQ(files_in(dir.path + "/out/thumbs").size(), 8u);
+
+    // The connections of the first invocation served the second: it opened none.
+    std::set<std::size_t> first_connections, second_connections;
+    for (const auto& req : origin.requests()) {
+        const bool in_second = req.target == "/img/4.jpg" || req.target == "/img/5.jpg" ||
+                               req.target == "/img/6.jpg" || req.target == "/img/7.jpg";
+        (in_second ? second_connections : first_connections).insert(req.connection);
+    }
+    EXPECT_LE(origin.connections(), 2u);
+    for (const auto c : second_connections) EXPECT_TRUE(first_connections.count(c)) << c;
+    const auto summaries = batch_summaries(r.log);
+    ASSERT_EQ(summaries.size(), 2u);
+    EXPECT_EQ(summaries[1].at("failed").as_int64(), 0);
+}
+
+TEST(InvokeTest, ProcessModeACrashingDecoderFailsAlone) {
+    temp_dir dir;
+    test_origin origin;
+    const std::string o = origin.url();
+    const std::string marker = "POISON-7f3a-do-not-decode";
+    origin.add("/img/poison.jpg", marked_jpeg(marker));
+    origin.add("/img/bomb.png", bomb_png(60000, 60000));
+    for (int i = 0; i < 5; ++i) origin.add("/img/" + std::to_string(i) + ".jpg", jpeg(300, 200, i % 4));
+
+    const json::value first = sqs_event({{"poison", o + "/img/poison.jpg"},
+                                         {"good-0", o + "/img/0.jpg"},
+                                         {"bomb", o + "/img/bomb.png"},
+                                         {"good-1", o + "/img/1.jpg"},
+                                         {"good-2", o + "/img/2.jpg"}});
+    const json::value second =
+        sqs_event({{"good-3", o + "/img/3.jpg"}, {"good-4", o + "/img/4.jpg"}});
+    const auto r = invoke(dir, json::array{first, second},
+                          {{"THUMBNAILS_DECODER", "processes"},
+                           {"THUMBNAILS_CRASH_ON_MARKER", marker},
+                           {"THUMBNAILS_FORMAT", "png"}});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.log;
+    ASSERT_EQ(r.responses.size(), 2u) << r.out;
+    const auto failed = failed_ids(r.responses[0]);
+    EXPECT_EQ(std::set<std::string>(failed.begin(), failed.end()),
+              (std::set<std::string>{"poison", "bomb"}));
+    EXPECT_EQ(failed_ids(r.responses[1]), std::vector<std::string>{});
+    EXPECT_EQ(reasons_by_id(logged_failures(r.log)),
+              (std::map<std::string, std::string>{{"poison", "worker_crashed"},
+                                                  {"bomb", "too_many_pixels"}}))
+        << r.log;
+
+    std::map<std::string, std::vector<std::string>> urls{{"poison", {o + "/img/poison.jpg"}},
+                                                         {"bomb", {o + "/img/bomb.png"}}};
+    for (int i = 0; i < 5; ++i) urls["good-" + std::to_string(i)] = {o + "/img/" + std::to_string(i) + ".jpg"};
+    // Both responses together: the second run only adds rows.
+    json::value both = json::object{{"batchItemFailures", r.responses[0].at("batchItemFailures")}};
+    expect_rows_and_files_match(dir.path + "/out", both, urls, 256);
+
+    // The pool replaced the crashed worker during the first invocation and stayed warm.
+    const auto summaries = batch_summaries(r.log);
+    ASSERT_EQ(summaries.size(), 2u);
+    EXPECT_GE(summaries[0].at("workers_started").as_int64(), 2);
+    EXPECT_EQ(summaries[1].at("workers_started"), summaries[0].at("workers_started"));
+}
+
+TEST(InvokeTest, JsonLogsCarryTheSameFailureLine) {
+    temp_dir dir;
+    test_origin origin;
+    const auto r = invoke(dir, sqs_event({{"gone", origin.url() + "/img/gone.jpg"}}),
+                          {{"AWS_LAMBDA_LOG_FORMAT", "JSON"}});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.log;
+    bool found = false;
+    std::istringstream lines(r.log);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.empty() || line.front() != '{') continue;
+        json::error_code ec;
+        const auto v = json::parse(line, ec);
+        if (ec || !v.is_object() || !v.as_object().contains("message")) continue;
+        const std::string message(v.at("message").as_string());
+        if (!message.starts_with("record failed ")) continue;
+        found = true;
+        EXPECT_EQ(v.at("level").as_string(), "WARN");
+        const auto detail = json::parse(message.substr(14));
+        EXPECT_EQ(detail.at("messageId").as_string(), "gone");
+        EXPECT_EQ(detail.at("reason").as_string(), "image_missing");
+    }
+    EXPECT_TRUE(found) << r.log;
+}
+
+TEST(InvokeTest, BadConfigurationIsAnInitError) {
+    temp_dir dir;
+    const auto r = invoke(dir, sqs_event({}), {{"THUMBNAILS_FORMAT", "gif"}});
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.log;
+    EXPECT_NE((r.out + r.log).find("THUMBNAILS_FORMAT must be jpeg, webp or png, got 'gif'"),
+              std::string::npos)
+        << r.out << r.log;
+    EXPECT_NE((r.out + r.log).find("Thumbnails.InvalidConfiguration"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace thumbnails_test
