@@ -35,6 +35,9 @@ packages=(
     libcurl4-openssl-dev
     # The HTTP client benchmark's floor: wrk against the same local server.
     wrk
+    # The trace timeline's test opens the HTML in headless Chromium and
+    # checks the screenshot (tests/core/trace_page_test.py).
+    chromium
 )
 
 # Node may come from somewhere other than Debian (and bring its own npm);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@
 #include <muster/core/group.hpp>
 #include <muster/core/options.hpp>
 #include <muster/core/scope.hpp>
+#include <muster/core/trace_html.hpp>
+#include <muster/core/trace_json.hpp>
 
 namespace {
 
@@ -323,6 +326,89 @@ TEST(TraceTest, SpansOverTheLimitAreCountedNotKept) {
     });
     EXPECT_EQ(rec->spans().size(), 3u);
     EXPECT_EQ(rec->dropped(), 2u);
+}
+
+// ---- writers ---------------------------------------------------------------
+
+std::shared_ptr<recorder> small_trace() {
+    auto rec = std::make_shared<recorder>("req \"7\"");
+    rec->set_attribute("request_id", "req-7");
+    run_traced(rec, []() -> asio::awaitable<void> {
+        muster::options o;
+        o.name = "records";
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(
+            named("quote \" backslash \\ newline \n tab \t bell \x07 <b>&</b>", 1ms, 0));
+        tasks.push_back(failing("bad byte \xff and \xc3\xa9t\xc3\xa9", 1ms));
+        co_await muster::gather(std::move(tasks), o);
+    });
+    rec->mark("response");
+    return rec;
+}
+
+TEST(TraceTest, ChromeJsonEscapesStringsAndCarriesTheFields) {
+    auto rec = small_trace();
+    std::ostringstream os;
+    muster::trace::write_chrome_json(*rec, os);
+    const std::string json = os.str();
+    EXPECT_EQ(json.rfind("{\"traceEvents\":[", 0), 0u) << json;
+    EXPECT_NE(json.find("\"displayTimeUnit\":\"ms\""), std::string::npos);
+    EXPECT_NE(json.find(R"("name":"quote \" backslash \\ newline \n tab \t bell \u0007 <b>&</b>")"),
+              std::string::npos)
+        << json;
+    EXPECT_NE(json.find(R"("error":"bad byte \ufffd and )"
+                        "\xc3\xa9t\xc3\xa9\""),
+              std::string::npos)
+        << "invalid UTF-8 is replaced, valid UTF-8 kept:\n"
+        << json;
+    EXPECT_NE(json.find(R"("cat":"records","ph":"X","ts":)"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("args":{"status":"ok","attempts":1,"queued_us":)"), std::string::npos);
+    EXPECT_NE(json.find(R"("args":{"status":"failed","attempts":1,"queued_us":)"),
+              std::string::npos);
+    EXPECT_NE(json.find(R"({"name":"response","ph":"i")"), std::string::npos);
+    EXPECT_NE(json.find(R"("request_id":"req-7")"), std::string::npos);
+    EXPECT_NE(json.find(R"("title":"req \"7\"")"), std::string::npos);
+    for (char c : json) {
+        EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20 && c != '\n') << "raw control byte";
+    }
+}
+
+TEST(TraceTest, ChromeJsonNumbersIgnoreTheLocale) {
+    // Durations are printed with '.' whatever the C locale: checked by
+    // the format of a known value rather than by switching locales.
+    std::string out;
+    muster::detail::append_micros(out, std::chrono::nanoseconds(1'234'560));
+    EXPECT_EQ(out, "1234.56");
+    out.clear();
+    muster::detail::append_micros(out, std::chrono::nanoseconds(-5'000));
+    EXPECT_EQ(out, "-5");
+}
+
+TEST(TraceTest, HtmlHasOneRowPerTaskEscapedAndNoExternalReferences) {
+    auto rec = small_trace();
+    std::ostringstream os;
+    muster::trace::write_html(*rec, os);
+    const std::string html = os.str();
+    EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+    auto count = [&html](const std::string& needle) {
+        std::size_t n = 0;
+        for (auto at = html.find(needle); at != std::string::npos; at = html.find(needle, at + 1))
+            ++n;
+        return n;
+    };
+    EXPECT_EQ(count("<div class=\"row s-ok\""), 1u);
+    EXPECT_EQ(count("<div class=\"row s-failed\""), 1u);
+    EXPECT_EQ(count("<details open><summary"), 1u);
+    EXPECT_NE(html.find("quote &quot; backslash \\ newline &#10; tab   bell \xEF\xBF\xBD "
+                        "&lt;b&gt;&amp;&lt;/b&gt;"),
+              std::string::npos)
+        << html;
+    EXPECT_NE(html.find("req-7"), std::string::npos);
+    EXPECT_NE(html.find("sum of task times"), std::string::npos);
+    EXPECT_NE(html.find("response at"), std::string::npos);
+    for (const char* external : {"http://", "https://", "<script", "<link", "src=", "@import"}) {
+        EXPECT_EQ(html.find(external), std::string::npos) << external;
+    }
 }
 
 }  // namespace
