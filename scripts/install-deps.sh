@@ -42,6 +42,9 @@ packages=(
     libvips-dev
     libsqlite3-dev
     pkg-config
+    # The trace timeline's test opens the HTML in headless Chromium and
+    # checks the screenshot (tests/core/trace_page_test.py).
+    chromium
 )
 
 # Node may come from somewhere other than Debian (and bring its own npm);

@@ -89,6 +89,7 @@ runtime_config read_config(const run_options& options, const log_settings& logs)
     if (auto m = env("MUSTER_METRICS"); m && is_off(*m)) c.metrics = false;
     c.metrics_namespace = env("MUSTER_METRICS_NAMESPACE").value_or(options.metrics_namespace);
     if (c.metrics_namespace.empty()) c.metrics_namespace = "muster";
+    c.trace_directory = env("MUSTER_TRACE").value_or(options.trace_directory);
     return c;
 }
 

@@ -23,6 +23,8 @@ struct runtime_config {
     std::chrono::milliseconds deadline_margin{250};
     bool metrics = true;
     std::string metrics_namespace;
+    /// Where each invocation's trace goes; empty: no trace is recorded.
+    std::string trace_directory;
 };
 
 /// Reads a variable, `std::nullopt` when unset.

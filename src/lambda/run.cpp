@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -29,6 +31,9 @@
 #include <boost/system/system_error.hpp>
 
 #include <muster/core/scope.hpp>
+#include <muster/core/trace.hpp>
+#include <muster/core/trace_html.hpp>
+#include <muster/core/trace_json.hpp>
 #include <muster/lambda/errors.hpp>
 
 #include "config.hpp"
@@ -98,6 +103,72 @@ std::string error_body(const error_report& e) {
 
 std::vector<detail::header> error_headers(const error_report& e) {
     return {{"Lambda-Runtime-Function-Error-Type", e.type}};
+}
+
+/// A request id as a file name: anything but letters, digits, '.', '-'
+/// and '_' becomes '_', so an id can never leave the trace directory.
+std::string file_name_for(std::string_view request_id) {
+    std::string name;
+    for (char c : request_id) {
+        const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+        name += plain ? c : '_';
+    }
+    if (name.empty() || name.find_first_not_of('.') == std::string::npos) name = "_" + name;
+    return name;
+}
+
+/// Writes `path` through a temporary file renamed into place, so a reader
+/// never sees half a trace. Returns what went wrong, or an empty string.
+template <class Write>
+std::string write_atomically(const std::filesystem::path& path, Write write) {
+    std::filesystem::path temporary = path;
+    temporary += ".partial";
+    {
+        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+        if (!out) return "cannot open " + temporary.string() + " for writing";
+        write(out);
+        out.flush();
+        if (!out) return "cannot write " + temporary.string();
+    }
+    std::error_code ec;
+    std::filesystem::rename(temporary, path, ec);
+    if (ec) {
+        std::filesystem::remove(temporary, ec);
+        return "cannot rename " + temporary.string() + " to " + path.string();
+    }
+    return {};
+}
+
+/// Writes the invocation's trace files; failures are logged, never thrown.
+void write_trace(const std::string& directory, const trace::recorder& rec, const invocation& inv) {
+    namespace fs = std::filesystem;
+    try {
+        const fs::path dir(directory);
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        if (ec) {
+            inv.log().error("MUSTER_TRACE: cannot create the directory " + directory + ": " +
+                            ec.message() + "; no trace written");
+            return;
+        }
+        const std::string base = file_name_for(inv.request_id());
+        const fs::path json = dir / (base + ".trace.json");
+        const fs::path html = dir / (base + ".html");
+        std::string problem =
+            write_atomically(json, [&rec](std::ostream& os) { trace::write_chrome_json(rec, os); });
+        if (problem.empty()) {
+            problem =
+                write_atomically(html, [&rec](std::ostream& os) { trace::write_html(rec, os); });
+        }
+        if (!problem.empty()) {
+            inv.log().error("MUSTER_TRACE: " + problem + "; the trace is incomplete");
+            return;
+        }
+        inv.log().debug("trace written to " + html.string() + " and " + json.string());
+    } catch (const std::exception& e) {
+        inv.log().error(std::string("MUSTER_TRACE: writing the trace failed: ") + e.what());
+    }
 }
 
 std::string header_value(const http_response& r, std::string_view name) {
@@ -272,7 +343,15 @@ class runtime {
                 ::setenv("_X_AMZN_TRACE_ID", info.trace_id.c_str(), 1);
         }
 
-        root_scope scope(info.deadline, info.trace_id);
+        // With MUSTER_TRACE, the invocation's scope records a span per task.
+        std::shared_ptr<trace::recorder> recorder;
+        if (!config_.trace_directory.empty()) {
+            recorder = std::make_shared<trace::recorder>(info.request_id, received);
+            recorder->set_attribute("request_id", info.request_id);
+            if (!config_.function_name.empty())
+                recorder->set_attribute("function", config_.function_name);
+        }
+        root_scope scope(info.deadline, info.trace_id, recorder);
         invocation inv(std::move(info), log_);
         const std::string id_segment = detail::encode_path_segment(inv.request_id());
         const auto ex = scope.executor(io_.get_executor());
@@ -289,6 +368,7 @@ class runtime {
         // The handler is done: whatever of it is still pending now was left
         // behind. Account for it before the response goes out, since a
         // platform may freeze the process as soon as it has the response.
+        if (recorder) recorder->mark("handler returned");
         std::size_t pending = co_await settle(scope, inv, "the handler returned");
 
         bool posted = false;
@@ -305,13 +385,14 @@ class runtime {
         }
         const auto duration = clock::now() - received;
         if (!posted) co_return;  // The runtime is stopping.
+        if (recorder) recorder->mark(result ? "response posted" : "error posted");
 
         // After-response work gets a scope of its own (same deadline): the
         // handler's is closed, and this one is accounted for the same way.
         task_stats stats = scope.ledger().stats();
         auto after = detail::invocation_access::take_after_response(inv);
         if (!after.empty()) {
-            root_scope after_scope(inv.deadline(), std::string(scope.trace_id()));
+            root_scope after_scope(inv.deadline(), std::string(scope.trace_id()), recorder);
             const auto after_ex = after_scope.executor(io_.get_executor());
             for (auto& fn : after) {
                 try {
@@ -328,6 +409,10 @@ class runtime {
             stats.latencies.insert(stats.latencies.end(), more.latencies.begin(),
                                    more.latencies.end());
         }
+
+        // Written only now, so tracing adds nothing to the response's latency
+        // and the trace includes the after_response work.
+        if (recorder) write_trace(config_.trace_directory, *recorder, inv);
 
         if (config_.metrics) {
             detail::invocation_metrics m;

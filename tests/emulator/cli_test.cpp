@@ -33,9 +33,26 @@ TEST_F(CliTest, HelpOnEveryCommand) {
     EXPECT_NE(invoke.out.find("--event"), std::string::npos) << invoke.out;
     EXPECT_NE(invoke.out.find("--concurrency"), std::string::npos);
     EXPECT_NE(invoke.out.find("--no-freeze"), std::string::npos);
+    EXPECT_NE(invoke.out.find("--trace"), std::string::npos);
     auto serve = muster("serve --help");
     EXPECT_EQ(serve.exit_code, 0);
     EXPECT_NE(serve.out.find("--port"), std::string::npos) << serve.out;
+    EXPECT_NE(serve.out.find("--trace"), std::string::npos) << serve.out;
+}
+
+TEST_F(CliTest, TraceOptionGivesTheFunctionMusterTraceAsAnAbsolutePath) {
+    write_file(dir_ / "event.json", R"({"action":"headers"})");
+    // Relative to where muster runs, though the function runs in its task root.
+    auto r = run_command("cd " + dir_.path().string() + " && " + cli +
+                             " invoke --trace traces/ --event event.json -- " + protocol(),
+                         dir_);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const std::string expected = (dir_.path() / "traces").string();
+    EXPECT_NE(r.out.find("\"trace\":\"" + expected + "\""), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("traces go to " + expected + "/<request-id>.html"), std::string::npos)
+        << r.err;
+    auto without = muster("invoke --event " + (dir_ / "event.json").string() + " -- " + protocol());
+    EXPECT_NE(without.out.find(R"("trace":"")"), std::string::npos) << without.out;
 }
 
 TEST_F(CliTest, NoCommandOrNoBootstrapIsAUsageError) {

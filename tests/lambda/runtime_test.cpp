@@ -5,11 +5,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
+
+#include <stdlib.h>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -54,6 +60,44 @@ scripted_invocation event(std::string id, std::string payload = "{}",
     inv.payload = std::move(payload);
     inv.deadline = system_clock::now() + timeout;
     return inv;
+}
+
+/// A fresh directory under the system's temporary directory, removed with
+/// its contents at the end of the test.
+class temp_dir {
+  public:
+    temp_dir() {
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "muster-runtime-test-XXXXXX").string();
+        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+        path_ = pattern;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    const std::filesystem::path& path() const { return path_; }
+
+  private:
+    std::filesystem::path path_;
+};
+
+std::string read_file(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// Waits until every one of `paths` exists.
+bool wait_for_files(const std::vector<std::filesystem::path>& paths,
+                    std::chrono::milliseconds timeout = 20s) {
+    const auto give_up = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (std::all_of(paths.begin(), paths.end(),
+                        [](const auto& p) { return std::filesystem::exists(p); }))
+            return true;
+        if (std::chrono::steady_clock::now() > give_up) return false;
+        std::this_thread::sleep_for(10ms);
+    }
 }
 
 class RuntimeTest : public ::testing::Test {
@@ -461,6 +505,100 @@ TEST_F(RuntimeTest, MetricsLineFollowsEmbeddedMetricFormat) {
     for (const auto& def : directive.at("Metrics").as_array()) {
         EXPECT_TRUE(m.contains(def.at("Name").as_string())) << def;
     }
+}
+
+TEST_F(RuntimeTest, TraceFilesAreWrittenAfterTheResponseWithEveryTaskSpan) {
+    temp_dir tmp;
+    const auto dir = tmp.path() / "traces" / "nested";  // created by the runtime
+    auto fn = start("traced", {{"MUSTER_TRACE", dir.string()}});
+    api.enqueue(event("trace-1", R"({"after_ms":400})"));
+    auto a = api.wait_for_answer("trace-1");
+    ASSERT_TRUE(a) << fn->err();
+    EXPECT_EQ(parse(a->body), parse(R"({"ok":4,"not_started":1})")) << a->body;
+    // The response did not wait for the trace: the after_response work
+    // (400 ms) still runs, and the files come after it.
+    EXPECT_FALSE(std::filesystem::exists(dir / "trace-1.html"));
+    ASSERT_TRUE(wait_for_files({dir / "trace-1.trace.json", dir / "trace-1.html"})) << fn->err();
+
+    const json::object doc = parse(read_file(dir / "trace-1.trace.json")).as_object();
+    EXPECT_EQ(doc.at("displayTimeUnit"), "ms");
+    EXPECT_EQ(doc.at("otherData").at("request_id"), "trace-1");
+    std::map<std::string, json::object> tasks;  // X events by name
+    double response_ts = -1;
+    for (const auto& v : doc.at("traceEvents").as_array()) {
+        const json::object& e = v.as_object();
+        if (e.at("ph") == "i" && e.at("name") == "response posted")
+            response_ts = e.at("ts").to_number<double>();
+        if (e.at("ph") != "X") continue;
+        for (const char* key : {"name", "cat", "ts", "dur", "pid", "tid", "args"})
+            EXPECT_TRUE(e.contains(key)) << key << " missing in " << e;
+        for (const char* key : {"status", "attempts", "queued_us", "error"})
+            EXPECT_TRUE(e.at("args").as_object().contains(key)) << key << " missing in " << e;
+        const double ts = e.at("ts").to_number<double>();
+        EXPECT_GE(ts, 0) << "relative to the invocation's start: " << e;
+        EXPECT_LT(ts, 10e6) << e;
+        tasks.emplace(std::string(e.at("name").as_string()), e);
+    }
+    ASSERT_EQ(tasks.size(), 11u) << json::serialize(doc);
+    auto arg = [&tasks](const std::string& name, const char* key) -> json::value {
+        auto it = tasks.find(name);
+        if (it == tasks.end()) {
+            ADD_FAILURE() << "no span named " << name;
+            return nullptr;
+        }
+        return it->second.at("args").at(key);
+    };
+    for (int i = 0; i < 3; ++i) {
+        const std::string name = "record " + std::to_string(i) + " http://images.example.com/" +
+                                 std::to_string(i) + ".jpg";
+        EXPECT_EQ(arg(name, "status"), "ok") << name;
+        EXPECT_EQ(arg(name, "attempts"), 1) << name;
+        EXPECT_EQ(tasks[name].at("cat"), "records");
+    }
+    EXPECT_EQ(arg("records #3", "status"), "failed");
+    EXPECT_EQ(arg("records #3", "attempts"), 2) << "retried once";
+    EXPECT_EQ(arg("records #3", "error"), "HTTP 503 from images.example.com");
+    EXPECT_EQ(arg("records #4", "status"), "timed_out");
+    EXPECT_GT(arg("records #4", "queued_us").to_number<double>(), 10'000)
+        << "it waited for one of the three slots";
+    EXPECT_EQ(arg("records #5", "status"), "ok");
+    EXPECT_EQ(arg("parts #0", "status"), "ok");
+    EXPECT_EQ(arg("parts #1", "parent"), arg("records #5", "span")) << "nested under its task";
+    EXPECT_EQ(arg("late #0", "status"), "timed_out");
+    EXPECT_EQ(arg("late #1", "status"), "not_started");
+    EXPECT_EQ(arg("late #1", "attempts"), 0);
+    EXPECT_EQ(arg("cleanup #0", "status"), "ok");
+    ASSERT_GE(response_ts, 0) << "the response is marked";
+    EXPECT_GT(tasks["cleanup #0"].at("ts").to_number<double>(), response_ts)
+        << "after_response work is in the trace, after the response";
+
+    const std::string html = read_file(dir / "trace-1.html");
+    std::size_t rows = 0;
+    for (auto at = html.find("<div class=\"row s-"); at != std::string::npos;
+         at = html.find("<div class=\"row s-", at + 1))
+        ++rows;
+    EXPECT_EQ(rows, 11u);
+    EXPECT_NE(html.find("trace-1"), std::string::npos);
+    EXPECT_EQ(fn->err().find("MUSTER_TRACE"), std::string::npos) << fn->err();
+    std::error_code ec;
+    EXPECT_FALSE(std::filesystem::exists(dir / "trace-1.html.partial", ec));
+}
+
+TEST_F(RuntimeTest, TraceThatCannotBeWrittenIsLoggedAndTheInvocationsGoOn) {
+    temp_dir tmp;
+    std::ofstream(tmp.path() / "file") << "not a directory";
+    auto fn = start("traced", {{"MUSTER_TRACE", (tmp.path() / "file" / "traces").string()}});
+    api.enqueue(event("t1", R"({"after_ms":1})"));
+    api.enqueue(event("t2", R"({"after_ms":1})"));
+    auto a1 = api.wait_for_answer("t1");
+    auto a2 = api.wait_for_answer("t2");
+    ASSERT_TRUE(a1 && a2) << fn->err();
+    EXPECT_EQ(a1->target, answer_prefix + "t1/response");
+    EXPECT_EQ(a2->target, answer_prefix + "t2/response");
+    api.wait_for(3, [](const recorded_request& r) { return r.method == "GET"; });
+    EXPECT_NE(fn->err().find("MUSTER_TRACE: cannot create the directory"), std::string::npos)
+        << fn->err();
+    EXPECT_TRUE(fn->running());
 }
 
 }  // namespace

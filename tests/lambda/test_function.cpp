@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <ranges>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -120,9 +121,75 @@ asio::awaitable<response> concurrent(invocation& inv) {
                                           {"deadline_matches", all}});
 }
 
+asio::awaitable<int> part(std::chrono::milliseconds ms) {
+    co_await sleep_for(ms);
+    co_return 1;
+}
+
+/// One record of the traced handler: 0-2 succeed, 3 always fails, 4 runs
+/// past its task timeout, 5 runs a nested collection.
+asio::awaitable<int> record(std::size_t i) {
+    if (i < 3) {
+        co_await muster::name_task("record " + std::to_string(i) + " http://images.example.com/" +
+                                   std::to_string(i) + ".jpg");
+        co_await sleep_for(std::chrono::milliseconds(20));
+        co_return static_cast<int>(i);
+    }
+    if (i == 3) {
+        co_await sleep_for(std::chrono::milliseconds(5));
+        throw std::runtime_error("HTTP 503 from images.example.com");
+    }
+    if (i == 4) {
+        co_await sleep_for(std::chrono::seconds(10));
+        co_return 4;
+    }
+    muster::options o;
+    o.name = "parts";
+    std::vector<asio::awaitable<int>> parts;
+    parts.push_back(part(std::chrono::milliseconds(5)));
+    parts.push_back(part(std::chrono::milliseconds(10)));
+    auto r = co_await muster::gather(std::move(parts), o);
+    co_return static_cast<int>(r.count(muster::status::ok));
+}
+
+/// Collections whose tasks end every way there is, for MUSTER_TRACE; its
+/// after_response work is a collection too.
+asio::awaitable<response> traced(invocation& inv) {
+    muster::options o;
+    o.name = "records";
+    o.limit = 3;
+    o.task_timeout = std::chrono::milliseconds(100);
+    o.retry.attempts = 2;
+    o.retry.initial_backoff = std::chrono::milliseconds(1);
+    auto records = co_await muster::gather(
+        std::views::iota(std::size_t{0}, std::size_t{6}) | std::views::transform(record), o);
+
+    muster::options late;
+    late.name = "late";
+    late.limit = 1;
+    late.deadline = clock::now() + std::chrono::milliseconds(30);
+    std::vector<asio::awaitable<void>> slow;
+    slow.push_back(sleep_for(std::chrono::seconds(1)));
+    slow.push_back(sleep_for(std::chrono::seconds(1)));
+    auto stopped = co_await muster::gather(std::move(slow), late);
+
+    const auto after_ms = field(json::parse(inv.payload()), "after_ms", 300);
+    inv.after_response([after_ms]() -> asio::awaitable<void> {
+        muster::options c;
+        c.name = "cleanup";
+        std::vector<asio::awaitable<void>> flush;
+        flush.push_back(sleep_for(std::chrono::milliseconds(after_ms)));
+        co_await muster::gather(std::move(flush), c);
+    });
+    co_return response::json(
+        json::object{{"ok", records.count(muster::status::ok)},
+                     {"not_started", stopped.count(muster::status::not_started)}});
+}
+
 lambda::handler_function pick(const std::string& name) {
     if (name == "info") return info;
     if (name == "concurrent") return concurrent;
+    if (name == "traced") return traced;
     if (name == "throw") {
         return [](invocation& inv) -> asio::awaitable<response> {
             throw std::runtime_error("it broke: " + inv.payload());

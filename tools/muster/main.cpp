@@ -21,6 +21,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -52,6 +53,7 @@ struct common_options {
     std::string function_name = "function";
     std::string region = "us-east-1";
     std::string task_root;
+    std::string trace_dir;
 };
 
 void add_common(CLI::App& cmd, common_options& o) {
@@ -84,6 +86,10 @@ void add_common(CLI::App& cmd, common_options& o) {
     cmd.add_option("--region", o.region, "AWS_REGION")->capture_default_str();
     cmd.add_option("--task-root", o.task_root,
                    "LAMBDA_TASK_ROOT and working directory (default: the bootstrap's directory)");
+    cmd.add_option("--trace", o.trace_dir,
+                   "Write a trace of each invocation into DIR: <request-id>.html (a timeline of "
+                   "its tasks) and <request-id>.trace.json (for Perfetto); sets MUSTER_TRACE")
+        ->type_name("DIR");
     cmd.add_option("bootstrap", o.command, "The bootstrap and its arguments (after --)")
         ->required();
 }
@@ -116,6 +122,21 @@ bool make_config(const common_options& o, emu::function_config& config) {
             return false;
         }
         config.environment.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    if (!o.trace_dir.empty()) {
+        // Absolute: the function runs in its task root, not in our directory.
+        std::error_code ec;
+        const auto dir = std::filesystem::absolute(o.trace_dir, ec);
+        if (ec) {
+            std::fprintf(stderr, "muster: --trace %s: %s\n", o.trace_dir.c_str(),
+                         ec.message().c_str());
+            return false;
+        }
+        auto normal = dir.lexically_normal();
+        if (!normal.has_filename() && normal != normal.root_path()) normal = normal.parent_path();
+        config.environment.emplace_back("MUSTER_TRACE", normal.string());
+        std::fprintf(stderr, "muster: traces go to %s/<request-id>.html and .trace.json\n",
+                     normal.string().c_str());
     }
     return true;
 }

@@ -2,14 +2,19 @@
 /// `options`: how a collection admits, times, stops and retries its tasks.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
 
 #include <muster/core/outcome.hpp>
 
@@ -73,6 +78,60 @@ struct retry_policy {
     std::function<bool(std::exception_ptr)> retry_if;
 };
 
+/// A collection's name (`options::name`): a short label, kept inline.
+///
+/// It converts from `const char*`, `std::string` and `std::string_view`,
+/// and reads back as `std::string_view` (`view()`, or implicitly) or
+/// `std::string` (`str()`). Names longer than `max_size` bytes are cut at a
+/// UTF-8 character boundary.
+///
+/// Why not `std::string`: `options` is an aggregate, and GCC 12 miscompiles
+/// an aggregate temporary created inside a `co_await` expression, as in
+/// `co_await gather(tasks)` (the default argument) or
+/// `co_await gather(tasks, {.limit = 8})`: each member is built in a
+/// temporary of its own and copied into the aggregate bit by bit, and both
+/// are destroyed. A `std::string` member then frees memory it does not own.
+/// This type is trivially copyable and trivially destructible, so such
+/// copies are harmless.
+class collection_name {
+  public:
+    static constexpr std::size_t max_size = 63;
+
+    constexpr collection_name() noexcept = default;
+    collection_name(std::string_view s) noexcept { assign(s); }
+    collection_name(const char* s) noexcept {
+        assign(s ? std::string_view(s) : std::string_view());
+    }
+    collection_name(const std::string& s) noexcept { assign(s); }
+
+    std::string_view view() const noexcept { return {text_, size_}; }
+    operator std::string_view() const noexcept { return view(); }
+    std::string str() const { return std::string(view()); }
+    bool empty() const noexcept { return size_ == 0; }
+    std::size_t size() const noexcept { return size_; }
+
+    friend bool operator==(const collection_name& a, const collection_name& b) noexcept {
+        return a.view() == b.view();
+    }
+
+  private:
+    void assign(std::string_view s) noexcept {
+        std::size_t n = std::min(s.size(), max_size);
+        // Never keep half of a multi-byte character.
+        if (n < s.size()) {
+            while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0u) == 0x80u) --n;
+        }
+        if (n > 0) std::memcpy(text_, s.data(), n);
+        size_ = static_cast<std::uint8_t>(n);
+    }
+
+    char text_[max_size] = {};
+    std::uint8_t size_ = 0;
+};
+
+static_assert(std::is_trivially_copyable_v<collection_name> &&
+              std::is_trivially_destructible_v<collection_name>);
+
 /// How a collection runs its tasks. Every field has a usable default: an
 /// unlimited, collect-all collection without timeouts, retries or deadline of
 /// its own (it still obeys the deadline of an enclosing scope).
@@ -103,6 +162,11 @@ struct options {
     /// unread results are held; admission pauses while the consumer is that
     /// far behind. Tasks already in flight always run to completion.
     std::size_t max_unread = unlimited;
+
+    /// A label for the collection's tasks in a trace (e.g. "records"): each
+    /// task that `muster::name_task` does not name is shown as `name #index`.
+    /// Used only when the root scope records a trace (see `trace::recorder`).
+    collection_name name;
 
     /// Throws `std::invalid_argument` naming the first field that makes no
     /// sense (a zero limit, a negative timeout, zero attempts...).

@@ -24,24 +24,36 @@
 
 namespace muster {
 
+namespace trace {
+class recorder;
+}
+
 namespace detail {
 
 /// What a scope knows. Reference-counted because executors that carry it are
 /// copied freely, also onto other threads (a callback posting back).
 class scope_state {
   public:
-    scope_state(scope_state* parent, clock::time_point deadline) noexcept
-        : parent_(parent), ledger_(parent ? parent->ledger_ : nullptr), deadline_(deadline) {
+    /// A nested scope; `span` is the trace span of the collected task that
+    /// runs in it (0 for a scope that is not a task's own).
+    scope_state(scope_state* parent, clock::time_point deadline, std::size_t span = 0) noexcept
+        : parent_(parent),
+          ledger_(parent ? parent->ledger_ : nullptr),
+          recorder_(parent ? parent->recorder_ : nullptr),
+          deadline_(deadline),
+          span_(span) {
         if (parent_) parent_->add_ref();
     }
-    /// A root scope that keeps a ledger of its work (see `root_scope`).
+    /// A root scope that keeps a ledger of its work and, when `recorder` is
+    /// set, a trace of it (see `root_scope`).
     scope_state(clock::time_point deadline, std::unique_ptr<task_ledger> ledger,
-                std::string trace_id) noexcept
+                std::string trace_id, std::shared_ptr<trace::recorder> recorder = nullptr)
         : parent_(nullptr),
           ledger_(ledger.get()),
-          owned_ledger_(std::move(ledger)),
-          deadline_(deadline),
-          trace_id_(std::move(trace_id)) {}
+          recorder_(recorder.get()),
+          root_(std::make_unique<root_data>(
+              root_data{std::move(ledger), std::move(recorder), std::move(trace_id)})),
+          deadline_(deadline) {}
     scope_state(const scope_state&) = delete;
     scope_state& operator=(const scope_state&) = delete;
     ~scope_state() {
@@ -54,12 +66,22 @@ class scope_state {
     /// The ledger of the root scope, if it keeps one. Lives as long as this
     /// state: every child holds a reference to its parent.
     task_ledger* ledger() const noexcept { return ledger_; }
+    /// The trace recorder of the root scope, if it records one. Lives as
+    /// long as this state, like the ledger.
+    trace::recorder* recorder() const noexcept { return recorder_; }
+    /// The trace span of the innermost collected task this scope belongs
+    /// to, or 0 outside any (or when nothing records).
+    std::size_t span() const noexcept {
+        for (const scope_state* s = this; s; s = s->parent_)
+            if (s->span_ != 0) return s->span_;
+        return 0;
+    }
     /// The trace id of the root scope (empty when it has none). Set once,
     /// before any executor of the scope exists, so reading it needs no lock.
     std::string_view trace_id() const noexcept {
         const scope_state* s = this;
         while (s->parent_) s = s->parent_;
-        return s->trace_id_;
+        return s->root_ ? std::string_view(s->root_->trace_id) : std::string_view{};
     }
 
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
@@ -68,12 +90,21 @@ class scope_state {
     }
 
   private:
+    /// What only a root owns; nested scopes (one per collection, and one
+    /// per task with a timeout) stay small without it.
+    struct root_data {
+        std::unique_ptr<task_ledger> ledger;
+        std::shared_ptr<trace::recorder> recorder;
+        std::string trace_id;
+    };
+
     std::atomic<std::size_t> refs_{1};
     scope_state* parent_;
     task_ledger* ledger_;
-    std::unique_ptr<task_ledger> owned_ledger_;
+    trace::recorder* recorder_ = nullptr;
+    std::unique_ptr<root_data> root_;
     clock::time_point deadline_;
-    std::string trace_id_;
+    std::size_t span_ = 0;
 };
 
 /// An owning handle to a `scope_state` (intrusive, one pointer wide so the
@@ -265,6 +296,26 @@ inline boost::asio::any_io_executor with_deadline(const boost::asio::any_io_exec
     return any_scope_executor{ex, scope_ptr::adopt(new scope_state(nullptr, deadline))};
 }
 
+/// An executor for the collected task whose trace span is `span`: `ex`'s
+/// underlying executor carrying a new child scope with that span and the
+/// earlier of `deadline` and `ex`'s deadline. Only used while a trace is
+/// recorded, so `ex` carries a scope (a recorder hangs off a root scope).
+inline boost::asio::any_io_executor with_span(const boost::asio::any_io_executor& ex,
+                                              clock::time_point deadline, std::size_t span) {
+    deadline = std::min(deadline, deadline_of(ex));
+    if (auto* s = ex.target<io_scope_executor>()) {
+        return io_scope_executor{
+            s->get_inner_executor(),
+            scope_ptr::adopt(new scope_state(s->scope_handle().get(), deadline, span))};
+    }
+    if (auto* s = ex.target<any_scope_executor>()) {
+        return any_scope_executor{
+            s->get_inner_executor(),
+            scope_ptr::adopt(new scope_state(s->scope_handle().get(), deadline, span))};
+    }
+    return with_deadline(ex, deadline);
+}
+
 }  // namespace detail
 
 /// The root of a tree of work with its own deadline, `task_ledger` and trace
@@ -272,6 +323,12 @@ inline boost::asio::any_io_executor with_deadline(const boost::asio::any_io_exec
 /// on its executor (and, through it, every nested collection) inherits the
 /// deadline and the trace id (`muster::current_trace_id()`), and is
 /// accounted in the ledger.
+///
+/// With a `trace::recorder`, every task collected in the scope (by `gather`,
+/// `as_completed` or `with_group`, however deeply nested) also leaves a span
+/// in it: when it was queued, started and finished, how it ended, its
+/// attempts, its error and its label. Without one, recording costs a null
+/// pointer check per task.
 ///
 /// Lifetime: the ledger lives as long as the root or any executor of the
 /// scope does, so late work that still holds one can safely count itself
@@ -290,10 +347,17 @@ class root_scope {
     /// `trace_id` (an X-Ray trace header such as the Lambda invocation's
     /// `Lambda-Runtime-Trace-Id`; empty for none), which outgoing calls made
     /// inside the scope propagate.
+    ///
+    /// `recorder`, when set, receives a span for every collected task of the
+    /// scope. It is shared: the scope keeps it alive as long as any of its
+    /// executors, and the caller reads it once the work is done (on the
+    /// io_context thread, like every task that writes to it).
     explicit root_scope(clock::time_point deadline = clock::time_point::max(),
-                        std::string trace_id = {})
-        : state_(detail::scope_ptr::adopt(new detail::scope_state(
-              deadline, std::make_unique<task_ledger>(), std::move(trace_id)))) {}
+                        std::string trace_id = {},
+                        std::shared_ptr<trace::recorder> recorder = nullptr)
+        : state_(detail::scope_ptr::adopt(
+              new detail::scope_state(deadline, std::make_unique<task_ledger>(),
+                                      std::move(trace_id), std::move(recorder)))) {}
 
     /// `ex`, carrying this scope.
     template <class Inner>
@@ -304,6 +368,8 @@ class root_scope {
     clock::time_point deadline() const noexcept { return state_->deadline(); }
     task_ledger& ledger() const noexcept { return *state_->ledger(); }
     std::string_view trace_id() const noexcept { return state_->trace_id(); }
+    /// The recorder given at construction, or null.
+    trace::recorder* recorder() const noexcept { return state_->recorder(); }
 
   private:
     detail::scope_ptr state_;

@@ -42,6 +42,16 @@ struct run_options {
     /// The CloudWatch namespace of those metrics
     /// (`MUSTER_METRICS_NAMESPACE` overrides it).
     std::string metrics_namespace = "muster";
+
+    /// A directory for a trace of every invocation: once the response is
+    /// posted and the `after_response` work has run, the runtime writes
+    /// `<dir>/<request-id>.trace.json` (Chrome trace-event format, for
+    /// Perfetto or chrome://tracing) and `<dir>/<request-id>.html` (a
+    /// timeline), with one span per task collected in the invocation (see
+    /// `muster::trace::recorder`). The directory is created if missing; a
+    /// write that fails is logged and never fails the invocation. Empty (the
+    /// default): nothing is recorded. `MUSTER_TRACE` overrides it.
+    std::string trace_directory;
 };
 
 /// Runs the Lambda runtime loop until the platform ends the process.

@@ -98,8 +98,8 @@ while true; do
             printf '"version":"%s","region":"%s","log_group":"%s","log_stream":"%s","tz":"%s",' \
                 "${AWS_LAMBDA_FUNCTION_VERSION:-}" "${AWS_REGION:-}" "${AWS_LAMBDA_LOG_GROUP_NAME:-}" \
                 "${AWS_LAMBDA_LOG_STREAM_NAME:-}" "${TZ:-}"
-            printf '"max_concurrency":"%s","custom":"%s","pwd":"%s"}' \
-                "${AWS_LAMBDA_MAX_CONCURRENCY:-}" "${CUSTOM:-}" "$PWD"
+            printf '"max_concurrency":"%s","custom":"%s","trace":"%s","pwd":"%s"}' \
+                "${AWS_LAMBDA_MAX_CONCURRENCY:-}" "${CUSTOM:-}" "${MUSTER_TRACE:-}" "$PWD"
         } >"$work/out"
         post response "$api/invocation/$id/response" "$work/out"
         ;;

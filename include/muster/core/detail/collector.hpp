@@ -35,6 +35,7 @@
 #include <muster/core/options.hpp>
 #include <muster/core/outcome.hpp>
 #include <muster/core/scope.hpp>
+#include <muster/core/trace.hpp>
 
 namespace muster::detail {
 
@@ -178,7 +179,14 @@ class collector {
         opts_.validate();
         deadline_ = std::min(opts_.deadline.value_or(clock::time_point::max()), deadline_of(ex_));
         child_ex_ = with_deadline(ex_, deadline_);
-        if (const scope_state* scope = find_scope(child_ex_)) ledger_ = scope->ledger();
+        if (const scope_state* scope = find_scope(child_ex_)) {
+            ledger_ = scope->ledger();
+            recorder_ = scope->recorder();
+            if (recorder_) {
+                trace_collection_ =
+                    recorder_access::open_collection(*recorder_, opts_.name.str(), scope->span());
+            }
+        }
     }
     collector(const collector&) = delete;
     collector& operator=(const collector&) = delete;
@@ -299,6 +307,10 @@ class collector {
         outcome_access::times(o).finished = clock::now();
         ++counts_[static_cast<std::size_t>(status::not_started)];
         if (ledger_) ledger_->record(status::not_started, clock::duration::zero(), 0);
+        if (recorder_) {
+            recorder_access::close_span(
+                *recorder_, recorder_access::open_span(*recorder_, trace_collection_, index, o), o);
+        }
     }
 
     std::size_t in_flight() const noexcept { return in_flight_; }
@@ -312,6 +324,7 @@ class collector {
         const auto now = clock::now();
         outcome<T>& o = slot(a.index);
         outcome_access::times(o).started = now;
+        if (recorder_) open_span(a.index, o);
         if (a.error) {
             outcome_access::set_attempts(o, 1);
             finish_without_lane(a.index, status::failed, std::move(a.error), now);
@@ -368,6 +381,12 @@ class collector {
         void operator()(std::exception_ptr e) { self->attempt_done(*l, std::move(e), nullptr); }
     };
 
+    /// Opens the trace span of task `index`, which is being admitted.
+    void open_span(std::size_t index, const outcome<T>& o) {
+        if (spans_.size() <= index) spans_.resize(index + 1);
+        spans_[index] = recorder_access::open_span(*recorder_, trace_collection_, index, o);
+    }
+
     lane& acquire_lane() {
         if (free_) {
             lane* l = free_;
@@ -379,8 +398,11 @@ class collector {
 
     void spawn(lane& l, task<T> t, clock::duration delay) {
         ++l.attempts;
-        auto ex =
-            l.expiry == clock::time_point::max() ? child_ex_ : with_deadline(child_ex_, l.expiry);
+        // A recorded task runs in a scope of its own that names its span, so
+        // name_task and nested collections find it.
+        auto ex = recorder_ ? with_span(child_ex_, l.expiry, spans_[l.index])
+                  : l.expiry == clock::time_point::max() ? child_ex_
+                                                         : with_deadline(child_ex_, l.expiry);
         if (delay > clock::duration::zero()) t = after_delay<T>(delay, std::move(t));
         if constexpr (std::is_void_v<T>) {
             asio::co_spawn(
@@ -483,6 +505,7 @@ class collector {
         outcome_access::times(o).finished = now;
         outcome_access::set_attempts(o, l.attempts);
         if (ledger_) ledger_->record(s, now - outcome_access::times(o).started, l.attempts);
+        if (recorder_) recorder_access::close_span(*recorder_, spans_[l.index], o);
         l.running = false;
         l.factory = nullptr;
         l.last_error = nullptr;
@@ -497,6 +520,7 @@ class collector {
         outcome_access::set_error(o, s, std::move(e));
         outcome_access::times(o).finished = now;
         if (ledger_) ledger_->record(s, now - outcome_access::times(o).started, 1);
+        if (recorder_) recorder_access::close_span(*recorder_, spans_[index], o);
         record_finished(index, s);
     }
 
@@ -663,7 +687,10 @@ class collector {
 
     asio::any_io_executor ex_;
     asio::any_io_executor child_ex_;
-    task_ledger* ledger_ = nullptr;  ///< The root scope's account, when it keeps one.
+    task_ledger* ledger_ = nullptr;        ///< The root scope's account, when it keeps one.
+    trace::recorder* recorder_ = nullptr;  ///< The root scope's trace, when it records one.
+    std::size_t trace_collection_ = 0;
+    std::vector<std::size_t> spans_;  ///< Span id of each admitted task, when recording.
     options opts_;
     clock::time_point deadline_;
     std::shared_ptr<collector> self_;

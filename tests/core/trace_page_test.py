@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""The HTML timeline in a real browser.
+
+Runs the trace_page program (a small invocation whose tasks end every way
+there is), checks its Chrome trace JSON with Python's own parser, opens the
+HTML in headless Chromium, and reads the screenshot: for each status, the
+number of bars drawn in that status's colour must equal the number of tasks
+the JSON gives that status, and the one task that waited for a slot shows
+its lighter queued segment.
+
+Usage: trace_page_test.py <trace_page executable>
+Fails (exit 1) when Chromium is missing: scripts/install-deps.sh installs it.
+"""
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+WIDTH, HEIGHT = 1000, 700
+
+# The page's colours (include/muster/core/trace_html.hpp), as sRGB.
+STATUS_COLOURS = {
+    "ok": (0x1E, 0x8E, 0x3E),
+    "failed": (0xD9, 0x30, 0x25),
+    "timed_out": (0xE8, 0x71, 0x0A),
+    "cancelled": (0x80, 0x86, 0x8B),
+    "not_started": (0xC4, 0xC9, 0xD0),  # the darker stripe of the hatch
+}
+# The queued segment: the ok colour at 30% opacity over white.
+QUEUED_OK = tuple(round(0.3 * c + 0.7 * 255) for c in STATUS_COLOURS["ok"])
+
+TOLERANCE = 3  # per channel
+MIN_RUN = 12  # px of one colour side by side: wider than a legend swatch (10 px)
+MIN_BAR_HEIGHT = 6  # px; bars are 12 px tall
+
+
+def fail(message):
+    print("FAIL: " + message)
+    sys.exit(1)
+
+
+def read_png(path):
+    """Decodes an 8-bit RGB or RGBA, non-interlaced PNG into rows of (r, g, b)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        fail(path + " is not a PNG")
+    pos, idat, header = 8, [], None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+    width, height, depth, colour_type, _, _, interlace = header
+    if depth != 8 or colour_type not in (2, 6) or interlace != 0:
+        fail("unexpected PNG format: depth %d, colour type %d, interlace %d"
+             % (depth, colour_type, interlace))
+    bpp = 3 if colour_type == 2 else 4
+    raw = zlib.decompress(b"".join(idat))
+    stride = width * bpp
+    rows, prev, at = [], bytearray(stride), 0
+    for _ in range(height):
+        kind = raw[at]
+        line = bytearray(raw[at + 1 : at + 1 + stride])
+        at += 1 + stride
+        if kind == 1:  # Sub
+            for i in range(bpp, stride):
+                line[i] = (line[i] + line[i - bpp]) & 0xFF
+        elif kind == 2:  # Up
+            for i in range(stride):
+                line[i] = (line[i] + prev[i]) & 0xFF
+        elif kind == 3:  # Average
+            for i in range(stride):
+                left = line[i - bpp] if i >= bpp else 0
+                line[i] = (line[i] + ((left + prev[i]) >> 1)) & 0xFF
+        elif kind == 4:  # Paeth
+            for i in range(stride):
+                a = line[i - bpp] if i >= bpp else 0
+                b = prev[i]
+                c = prev[i - bpp] if i >= bpp else 0
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[i] = (line[i] + pred) & 0xFF
+        elif kind != 0:
+            fail("unknown PNG filter %d" % kind)
+        rows.append([tuple(line[i : i + 3]) for i in range(0, stride, bpp)])
+        prev = line
+    return width, height, rows
+
+
+def matches(pixel, colour):
+    return all(abs(p - c) <= TOLERANCE for p, c in zip(pixel, colour))
+
+
+def bars(rows, colour):
+    """Regions of consecutive pixel rows that hold a horizontal run of at
+    least MIN_RUN pixels of `colour`: one per bar drawn in it."""
+    flagged = []
+    for row in rows:
+        longest = run = 0
+        for pixel in row:
+            run = run + 1 if matches(pixel, colour) else 0
+            longest = max(longest, run)
+        flagged.append(longest >= MIN_RUN)
+    regions, height = 0, 0
+    for f in flagged + [False]:
+        if f:
+            height += 1
+            continue
+        if height >= MIN_BAR_HEIGHT:
+            regions += 1
+        height = 0
+    return regions
+
+
+def main():
+    if len(sys.argv) != 2:
+        fail("usage: trace_page_test.py <trace_page executable>")
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        fail("chromium is not installed (scripts/install-deps.sh installs it); "
+             "this test needs a real browser")
+
+    work = tempfile.mkdtemp(prefix="muster-trace-page-")
+    try:
+        subprocess.run([sys.argv[1], work], check=True, timeout=60)
+
+        with open(os.path.join(work, "page.trace.json"), encoding="utf-8") as f:
+            trace = json.load(f)
+        if trace.get("displayTimeUnit") != "ms":
+            fail("displayTimeUnit is not ms")
+        tasks = [e for e in trace["traceEvents"] if e["ph"] == "X"]
+        wall = float(trace["otherData"]["wall_us"])
+        expected = {status: 0 for status in STATUS_COLOURS}
+        queued_ok = 0
+        for e in tasks:
+            for key in ("name", "cat", "ts", "dur", "pid", "tid", "args"):
+                if key not in e:
+                    fail("event without %s: %r" % (key, e))
+            args = e["args"]
+            for key in ("status", "attempts", "queued_us", "error"):
+                if key not in args:
+                    fail("event args without %s: %r" % (key, e))
+            expected[args["status"]] += 1
+            if args["status"] == "ok" and args["queued_us"] > 0.05 * wall:
+                queued_ok += 1
+        for status, n in expected.items():
+            if n == 0:
+                fail("the fixture produced no %s task: %r" % (status, expected))
+
+        html_path = os.path.join(work, "page.html")
+        with open(html_path, encoding="utf-8") as f:
+            html = f.read()
+        for label in ("image 0 &quot;a.jpg&quot; ok", "image 1 &lt;b.jpg&gt; ok",
+                      "part b (cancelled)",
+                      # never ran, so name_task never named it
+                      "late #1"):
+            if label not in html:
+                fail("label %r missing from the page" % label)
+
+        screenshot = os.path.join(work, "page.png")
+        command = [
+            browser, "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
+            "--hide-scrollbars", "--force-color-profile=srgb", "--force-device-scale-factor=1",
+            "--user-data-dir=" + os.path.join(work, "profile"),
+            "--screenshot=" + screenshot, "--window-size=%d,%d" % (WIDTH, HEIGHT),
+            "file://" + html_path,
+        ]
+        env = dict(os.environ, HOME=work)
+        done = subprocess.run(command, env=env, timeout=120,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if done.returncode != 0 or not os.path.exists(screenshot):
+            fail("chromium failed (%d):\n%s" % (done.returncode, done.stdout.decode(errors="replace")))
+
+        width, height, rows = read_png(screenshot)
+        if (width, height) != (WIDTH, HEIGHT):
+            fail("screenshot is %dx%d, not %dx%d" % (width, height, WIDTH, HEIGHT))
+        seen = {status: bars(rows, colour) for status, colour in STATUS_COLOURS.items()}
+        queued_seen = bars(rows, QUEUED_OK)
+        print("tasks by status in the JSON:", expected)
+        print("bars by colour in the screenshot:", seen, "queued ok segments:", queued_seen)
+        if seen != expected:
+            fail("the screenshot does not show one bar per task in its status colour "
+                 "(page and screenshot kept in %s)" % work)
+        if queued_seen != queued_ok:
+            fail("expected %d lighter queued segment(s), saw %d (kept in %s)"
+                 % (queued_ok, queued_seen, work))
+    except SystemExit:
+        raise
+    except Exception as e:  # a crash of the fixture or the browser is a failure too
+        fail("%s: %s (files kept in %s)" % (type(e).__name__, e, work))
+    shutil.rmtree(work, ignore_errors=True)
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
