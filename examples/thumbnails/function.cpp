@@ -26,6 +26,7 @@
 
 #include <muster/core/offload.hpp>
 #include <muster/core/options.hpp>
+#include <muster/core/trace.hpp>
 #include <muster/http/client.hpp>
 #include <muster/http/error.hpp>
 #include <muster/lambda/batch.hpp>
@@ -244,9 +245,16 @@ asio::awaitable<void> process_record(std::shared_ptr<thumbnail_function::state> 
                                      std::shared_ptr<batch_state> batch, std::size_t position,
                                      std::string message_id, std::string body,
                                      std::string request_id) {
-    // TRACING HOOK (per record): name this task, e.g.
-    //     co_await muster::name_task("record " + message_id);
+    // The record's row in a trace: its message id until its body names an image.
+    auto naming = muster::name_task("record " + message_id);
+    co_await std::move(naming);
     const record_plan plan = parse_body(body, self->cfg.s3_base_url);
+    if (!plan.urls.empty()) {
+        std::string label = plan.urls.front();
+        if (plan.urls.size() > 1) label += " (+" + std::to_string(plan.urls.size() - 1) + ")";
+        auto renaming = muster::name_task(std::move(label));
+        co_await std::move(renaming);
+    }
     for (const auto& url : plan.urls) {
         batch->records[position].url = url;
         auto one = process_image(self, batch, position, url, message_id, request_id);
@@ -421,7 +429,7 @@ asio::awaitable<json::value> thumbnail_function::handle(json::value event,
     // The records stop a reserve before the invocation's deadline: the commit, the clean-up
     // and the response happen in it.
     if (inv.has_deadline()) o.deadline = inv.deadline() - cfg.commit_reserve;
-    // TRACING HOOK (the batch's collection): o.name = "thumbnails";
+    o.name = "records";
 
     auto work = [self, batch, request_id = inv.request_id()](const lambda::sqs_message& m) {
         return process_record(self, batch, batch->position_of(m), m.message_id, m.body,
