@@ -33,8 +33,6 @@ packages=(
     libtool
     make
     libcurl4-openssl-dev
-    # The thumbnail example's test validates its SAM template as YAML.
-    python3-yaml
     # The HTTP client benchmark's floor: wrk against the same local server.
     wrk
     # The thumbnail example and its demo: libvips decodes, resizes and makes
