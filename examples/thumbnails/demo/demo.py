@@ -59,6 +59,9 @@ import uuid
 
 MANIFEST_FORMAT = "muster-thumbnails-samples/1"
 
+# At most this many rows of per-task detail in a summary.
+SUMMARY_ROWS = 8
+
 # The reasons the function gives for a failed record, as the manifest spells them.
 REASONS = ("not_found", "not_an_image", "truncated", "too_many_pixels", "timeout",
            "worker_crashed")
@@ -69,6 +72,8 @@ REASON_ALIASES = {
     "timed_out": "timeout",
     "fetch_timeout": "timeout",
     "http_404": "not_found",
+    "image_missing": "not_found",
+    "corrupt": "truncated",
     "crashed": "worker_crashed",
     "worker_crash": "worker_crashed",
     "too_large": "too_many_pixels",
@@ -469,9 +474,18 @@ def describe_invocation(label, record, response, records, reasons, trace_dir, ou
             out(f"   wall {seconds(duration)} (REPORT), {wall_us / 1e6:.2f} s traced;"
                 f" sum of {summary['tasks']} task times {summary['task_us'] / 1e6:.2f} s"
                 f" = {ratio:.1f}× the traced wall time")
-            for name, entry in sorted(summary["by_name"].items()):
-                out(f"      {name:<24} {entry['count']:>5} tasks {entry['us'] / 1e6:>8.2f} s"
-                    f"   {counts_text(entry['statuses'])}")
+            by_name = summary["by_name"]
+            if len(by_name) <= SUMMARY_ROWS:
+                for name, entry in sorted(by_name.items()):
+                    out(f"      {name:<24} {entry['count']:>5} tasks {entry['us'] / 1e6:>8.2f} s"
+                        f"   {counts_text(entry['statuses'])}")
+            else:
+                # One name per record: the slowest few say more than three hundred rows.
+                slowest = sorted(by_name.items(), key=lambda kv: -kv[1]["us"])[:SUMMARY_ROWS]
+                out(f"      slowest of {len(by_name)} tasks:")
+                for name, entry in slowest:
+                    out(f"      {entry['us'] / 1e6:>8.2f} s  {counts_text(entry['statuses']):<12}"
+                        f" {name}")
     for m in result.mismatches:
         out(f"   !! MISMATCH ({label}): {m}")
     return result
