@@ -60,6 +60,13 @@ run_result invoke(const temp_dir& dir, const json::value& events,
     }
     // Every invocation ended with nothing of it still pending (the runtime would say so).
     EXPECT_EQ(r.log.find("still pending"), std::string::npos) << r.log;
+    // In sanitizer builds, the function's reports land here too.
+    EXPECT_EQ(r.log.find("WARNING: ThreadSanitizer"), std::string::npos) << r.log;
+    // (A worker crashing on purpose is reported as a SEGV; anything else is a finding.)
+    for (auto at = r.log.find("ERROR: AddressSanitizer: "); at != std::string::npos;
+         at = r.log.find("ERROR: AddressSanitizer: ", at + 1)) {
+        EXPECT_EQ(r.log.compare(at + 25, 4, "SEGV"), 0) << r.log;
+    }
     return r;
 }
 
