@@ -359,17 +359,9 @@ class offload_state : public std::enable_shared_from_this<offload_state<Fn>> {
     // By whichever side decided the outcome (the pool after the call, or the
     // canceller before it). Never completes inline: the handler runs on its
     // own executor, where `deliver` also unhooks the cancellation slot.
-    //
-    // Only the posted completion holds the io_context's work from here on:
-    // the pool thread posts through an untracked copy, so once the completion
-    // can run, this thread holds nothing an invocation's ledger counts. (A
-    // tracked copy destroyed here after the post could outlive the awaiting
-    // handler and be reported as work the invocation left pending.)
     void post_completion() {
-        namespace asio = boost::asio;
-        auto target = asio::prefer(work_, asio::execution::outstanding_work.untracked);
-        asio::post(target,
-                   [self = this->shared_from_this(), work = std::move(work_)] { self->deliver(); });
+        auto work = std::move(work_);
+        boost::asio::post(work, [self = this->shared_from_this(), work] { self->deliver(); });
     }
 
     // On the handler's executor.
