@@ -44,8 +44,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
-#include <muster/core/scope.hpp>
-
 namespace muster {
 
 // ---- sizing the CPU pool ----------------------------------------------------
@@ -361,20 +359,9 @@ class offload_state : public std::enable_shared_from_this<offload_state<Fn>> {
     // By whichever side decided the outcome (the pool after the call, or the
     // canceller before it). Never completes inline: the handler runs on its
     // own executor, where `deliver` also unhooks the cancellation slot.
-    //
-    // Only the posted completion holds the copy an invocation's ledger
-    // counts: a counted copy destroyed on this thread after the post could
-    // outlive the awaiting handler and be reported as work the invocation
-    // left pending. What keeps the io_context running until this thread has
-    // left `post` is a tracked copy of the underlying executor, which no
-    // ledger counts; without it `run()` could return, and the io_context be
-    // destroyed, while `post` still wakes its scheduler.
     void post_completion() {
-        namespace asio = boost::asio;
-        const asio::any_io_executor keep_running = detail::uncounted_work(work_);
-        auto target = asio::prefer(work_, asio::execution::outstanding_work.untracked);
-        asio::post(target,
-                   [self = this->shared_from_this(), work = std::move(work_)] { self->deliver(); });
+        auto work = std::move(work_);
+        boost::asio::post(work, [self = this->shared_from_this(), work] { self->deliver(); });
     }
 
     // On the handler's executor.

@@ -263,20 +263,6 @@ inline const scope_state* find_scope(const boost::asio::any_io_executor& ex) noe
     return nullptr;
 }
 
-/// An executor that keeps `ex`'s execution context from running out of work
-/// (outstanding work tracked) without being counted by any scope's ledger:
-/// `ex`'s underlying executor when `ex` carries a scope, else `ex` itself.
-inline boost::asio::any_io_executor uncounted_work(const boost::asio::any_io_executor& ex) {
-    namespace asio = boost::asio;
-    if (auto* s = ex.target<io_scope_executor>()) {
-        return asio::prefer(s->get_inner_executor(), asio::execution::outstanding_work.tracked);
-    }
-    if (auto* s = ex.target<any_scope_executor>()) {
-        return asio::prefer(s->get_inner_executor(), asio::execution::outstanding_work.tracked);
-    }
-    return asio::prefer(ex, asio::execution::outstanding_work.tracked);
-}
-
 /// The trace id of the root of the scope `ex` carries, or empty.
 inline std::string_view trace_id_of(const boost::asio::any_io_executor& ex) noexcept {
     const scope_state* s = find_scope(ex);
