@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 #include <boost/asio.hpp>
 
+#include "handoff_probe.hpp"
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
@@ -69,6 +71,39 @@ TEST(FromCallbackTest, ValueFromForeignThreadResumesOnTheIoThread) {
     sdk.join();
     EXPECT_EQ(value, 42);
     EXPECT_EQ(resumed_on, io_thread);
+}
+
+// Once the await resumes, the io_context may be destroyed: the thread that
+// completed the handle must already be done with it (see the same test of
+// offload).
+TEST(FromCallbackTest, TheCallbackThreadIsDoneWithTheIoContextWhenTheAwaitResumes) {
+    asio::io_context io;
+    auto probe = std::make_shared<muster_test::handoff_probe>();
+    muster_test::handoff_executor<asio::io_context::executor_type> ex(io.get_executor(), probe);
+    std::thread sdk;
+    int value = 0;
+    asio::co_spawn(
+        ex,
+        [](std::shared_ptr<muster_test::handoff_probe> p,
+           std::thread* thread) -> asio::awaitable<int> {
+            auto start = [thread](muster::completion<int> c) {
+                *thread = std::thread([c] { c(42); });
+            };
+            const int v = co_await muster::from_callback<int>(std::move(start));
+            p->resumed();
+            co_return v;
+        }(probe, &sdk),
+        [&](std::exception_ptr e, int v) {
+            EXPECT_FALSE(e);
+            value = v;
+        });
+    io.run();
+    sdk.join();
+    EXPECT_EQ(value, 42);
+    EXPECT_FALSE(probe->resumed_inside_execute())
+        << "the await resumed while the callback's thread was still queueing its completion";
+    EXPECT_EQ(probe->late_tracked_copies(), 0)
+        << "the callback's thread touched the io_context's work count after the await resumed";
 }
 
 TEST(FromCallbackTest, VoidCompletionResumesTheAwait) {

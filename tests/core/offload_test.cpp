@@ -15,6 +15,8 @@
 #include <gtest/gtest.h>
 #include <boost/asio.hpp>
 
+#include "handoff_probe.hpp"
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
@@ -253,6 +255,38 @@ TEST(OffloadTest, FanOutOf64AllCompleteWithCorrectResults) {
     EXPECT_EQ(completed, n);
     for (int i = 0; i < n; ++i)
         EXPECT_EQ(got[static_cast<std::size_t>(i)], work(i)) << "task " << i;
+}
+
+// ---- offload: hand-off to the awaiting side ----------------------------------
+
+// Once the await resumes, the io_context may be destroyed (the caller's
+// coroutine finishes and its owner goes on). The pool thread that posted
+// the completion must already be done with it: a work-tracking copy of the
+// executor destroyed there later reads the dead io_context and decrements
+// whatever memory took its place.
+TEST(OffloadTest, ThePoolThreadIsDoneWithTheIoContextWhenTheAwaitResumes) {
+    asio::io_context io;
+    auto probe = std::make_shared<muster_test::handoff_probe>();
+    muster_test::handoff_executor<asio::io_context::executor_type> ex(io.get_executor(), probe);
+    int value = 0;
+    asio::co_spawn(
+        ex,
+        [](std::shared_ptr<muster_test::handoff_probe> p) -> asio::awaitable<int> {
+            auto job = [] { return 7; };
+            const int v = co_await muster::offload(std::move(job));
+            p->resumed();
+            co_return v;
+        }(probe),
+        [&](std::exception_ptr e, int v) {
+            EXPECT_FALSE(e);
+            value = v;
+        });
+    io.run();
+    EXPECT_EQ(value, 7);
+    EXPECT_FALSE(probe->resumed_inside_execute())
+        << "the await resumed while the pool thread was still queueing its completion";
+    EXPECT_EQ(probe->late_tracked_copies(), 0)
+        << "the pool thread touched the io_context's work count after the await resumed";
 }
 
 // ---- offload: cancellation ----------------------------------------------------

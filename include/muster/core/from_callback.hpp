@@ -23,13 +23,12 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/error.hpp>
-#include <boost/asio/execution/outstanding_work.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/prefer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/error_code.hpp>
 #include <boost/system/system_error.hpp>
+
+#include <muster/core/detail/handoff.hpp>
 
 namespace muster {
 
@@ -73,8 +72,7 @@ class callback_state : public std::enable_shared_from_this<callback_state<T>> {
     template <class Handler>
     void prepare(Handler handler, const boost::asio::any_io_executor& io) {
         namespace asio = boost::asio;
-        work_ = asio::prefer(asio::any_io_executor(asio::get_associated_executor(handler, io)),
-                             asio::execution::outstanding_work.tracked);
+        handoff_.hold(asio::any_io_executor(asio::get_associated_executor(handler, io)));
         slot_ = asio::get_associated_cancellation_slot(handler);
         handler_.emplace(std::move(handler));
     }
@@ -169,10 +167,10 @@ class callback_state : public std::enable_shared_from_this<callback_state<T>> {
 
     // By the one side that decided the outcome. Never completes inline: the
     // handler runs on its own executor, where `deliver` also unhooks the
-    // cancellation slot. The io_context's work is released after that.
+    // cancellation slot, and only once the completing thread is done with
+    // that executor. The io_context's work is released after that.
     void post_completion() {
-        auto work = std::move(work_);
-        boost::asio::post(work, [self = this->shared_from_this(), work] { self->deliver(); });
+        handoff_.post([self = this->shared_from_this()] { self->deliver(); });
     }
 
     // On the handler's executor.
@@ -193,7 +191,7 @@ class callback_state : public std::enable_shared_from_this<callback_state<T>> {
     std::conditional_t<std::is_void_v<T>, no_value, std::optional<T>> value_;
     std::exception_ptr error_;        // written by the side that set `completed_`
     std::exception_ptr start_error_;  // the awaiting coroutine's thread only
-    boost::asio::any_io_executor work_;
+    completion_handoff handoff_;
     boost::asio::cancellation_slot slot_;
     // Held in an optional and never move-assigned: Asio 1.81's
     // any_completion_handler move assignment wraps the handler in itself.
@@ -371,7 +369,10 @@ struct initiate_from_callback {
 /// Completion: with the value of the first completion of the handle
 /// (`set_value` or `operator()`); the coroutine is resumed on its own
 /// executor, never on the callback's thread. The io_context's outstanding
-/// work is held while waiting, so `run()` does not return under it.
+/// work is held while waiting, so `run()` does not return under it. When the
+/// coroutine resumes, the thread that completed the handle is done with its
+/// executor and io_context: the io_context may be destroyed as soon as the
+/// coroutine has finished.
 ///
 /// Errors: the exception of `set_exception`; `boost::system::system_error`
 /// for `set_error`; what `start` threw, if it threw (even if it had completed

@@ -35,14 +35,14 @@
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/execution/executor.hpp>
-#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/is_executor.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/prefer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
+
+#include <muster/core/detail/handoff.hpp>
 
 namespace muster {
 
@@ -278,8 +278,7 @@ class offload_state : public std::enable_shared_from_this<offload_state<Fn>> {
     template <class Handler, class PoolExecutor>
     void start(Handler handler, const boost::asio::any_io_executor& io, const PoolExecutor& pool) {
         namespace asio = boost::asio;
-        work_ = asio::prefer(asio::any_io_executor(asio::get_associated_executor(handler, io)),
-                             asio::execution::outstanding_work.tracked);
+        handoff_.hold(asio::any_io_executor(asio::get_associated_executor(handler, io)));
         slot_ = asio::get_associated_cancellation_slot(handler);
         handler_.emplace(std::move(handler));
         if (slot_.is_connected()) slot_.template emplace<cancel_hook>(this);
@@ -358,10 +357,10 @@ class offload_state : public std::enable_shared_from_this<offload_state<Fn>> {
 
     // By whichever side decided the outcome (the pool after the call, or the
     // canceller before it). Never completes inline: the handler runs on its
-    // own executor, where `deliver` also unhooks the cancellation slot.
+    // own executor, where `deliver` also unhooks the cancellation slot, and
+    // only once the pool thread is done with that executor.
     void post_completion() {
-        auto work = std::move(work_);
-        boost::asio::post(work, [self = this->shared_from_this(), work] { self->deliver(); });
+        handoff_.post([self = this->shared_from_this()] { self->deliver(); });
     }
 
     // On the handler's executor.
@@ -382,7 +381,7 @@ class offload_state : public std::enable_shared_from_this<offload_state<Fn>> {
     std::conditional_t<std::is_void_v<result_type>, no_stop_source, std::optional<result_type>>
         result_;
     std::exception_ptr error_;
-    boost::asio::any_io_executor work_;
+    completion_handoff handoff_;
     boost::asio::cancellation_slot slot_;
     // Held in an optional and never move-assigned: Asio 1.81's
     // any_completion_handler move assignment wraps the handler in itself.
@@ -414,7 +413,9 @@ struct initiate_offload {
 /// copied; move-only results are fine) once `fn` has returned, or with what it
 /// threw once it has thrown. The awaiting coroutine resumes on its own
 /// executor, never on the pool. The io_context's outstanding work is held
-/// while `fn` runs, so `run()` does not return under it.
+/// while `fn` runs, so `run()` does not return under it. When the coroutine
+/// resumes, the pool thread is done with its executor and io_context: the
+/// io_context may be destroyed as soon as the coroutine has finished.
 ///
 /// Errors: whatever `fn` throws is rethrown in the awaiting coroutine with
 /// its type. `boost::system::system_error` with
