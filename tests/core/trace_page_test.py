@@ -37,6 +37,14 @@ QUEUED_OK = tuple(round(0.3 * c + 0.7 * 255) for c in STATUS_COLOURS["ok"])
 TOLERANCE = 3  # per channel
 MIN_RUN = 12  # px of one colour side by side: wider than a legend swatch (10 px)
 MIN_BAR_HEIGHT = 6  # px; bars are 12 px tall
+# The timeline's width: the window less the label column (340 px) and the
+# right margin (16 px).
+TRACK_PX = WIDTH - 340 - 16
+# A queued segment is expected when it is at least 6% of the wall time and
+# seen when it is at least 4% of the track wide; the gap keeps a task that
+# waited a little on a loaded machine from being counted on one side only.
+QUEUED_EXPECTED = 0.06
+QUEUED_MIN_RUN = int(0.04 * TRACK_PX)
 
 
 def fail(message):
@@ -99,28 +107,40 @@ def read_png(path):
     return width, height, rows
 
 
-def matches(pixel, colour):
-    return all(abs(p - c) <= TOLERANCE for p, c in zip(pixel, colour))
-
-
-def bars(rows, colour):
-    """Regions of consecutive pixel rows that hold a horizontal run of at
-    least MIN_RUN pixels of `colour`: one per bar drawn in it."""
-    flagged = []
+def count_bars(rows, colours, min_runs):
+    """For each named colour, the regions of consecutive pixel rows that hold
+    a horizontal run of at least min_runs[name] pixels of it: one per bar."""
+    # Every pixel value within the tolerance of a colour, for one lookup each.
+    near = {}
+    spread = range(-TOLERANCE, TOLERANCE + 1)
+    for name, (r, g, b) in colours.items():
+        for dr in spread:
+            for dg in spread:
+                for db in spread:
+                    near[(r + dr, g + dg, b + db)] = name
+    flagged = {name: [] for name in colours}
     for row in rows:
-        longest = run = 0
+        longest = dict.fromkeys(colours, 0)
+        current, run = None, 0
         for pixel in row:
-            run = run + 1 if matches(pixel, colour) else 0
-            longest = max(longest, run)
-        flagged.append(longest >= MIN_RUN)
-    regions, height = 0, 0
-    for f in flagged + [False]:
-        if f:
-            height += 1
-            continue
-        if height >= MIN_BAR_HEIGHT:
-            regions += 1
-        height = 0
+            name = near.get(pixel)
+            run = run + 1 if name is not None and name == current else 1
+            current = name
+            if name is not None and run > longest[name]:
+                longest[name] = run
+        for name in colours:
+            flagged[name].append(longest[name] >= min_runs[name])
+    regions = {}
+    for name, flags in flagged.items():
+        count, height = 0, 0
+        for f in flags + [False]:
+            if f:
+                height += 1
+                continue
+            if height >= MIN_BAR_HEIGHT:
+                count += 1
+            height = 0
+        regions[name] = count
     return regions
 
 
@@ -153,7 +173,7 @@ def main():
                 if key not in args:
                     fail("event args without %s: %r" % (key, e))
             expected[args["status"]] += 1
-            if args["status"] == "ok" and args["queued_us"] > 0.05 * wall:
+            if args["status"] == "ok" and args["queued_us"] >= QUEUED_EXPECTED * wall:
                 queued_ok += 1
         for status, n in expected.items():
             if n == 0:
@@ -179,7 +199,7 @@ def main():
             "file://" + html_path,
         ]
         env = dict(os.environ, HOME=work)
-        done = subprocess.run(command, env=env, timeout=120,
+        done = subprocess.run(command, env=env, timeout=240,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if done.returncode != 0 or not os.path.exists(screenshot):
             fail("chromium failed (%d):\n%s" % (done.returncode, done.stdout.decode(errors="replace")))
@@ -187,8 +207,10 @@ def main():
         width, height, rows = read_png(screenshot)
         if (width, height) != (WIDTH, HEIGHT):
             fail("screenshot is %dx%d, not %dx%d" % (width, height, WIDTH, HEIGHT))
-        seen = {status: bars(rows, colour) for status, colour in STATUS_COLOURS.items()}
-        queued_seen = bars(rows, QUEUED_OK)
+        min_runs = dict.fromkeys(STATUS_COLOURS, MIN_RUN)
+        min_runs["queued"] = QUEUED_MIN_RUN
+        seen = count_bars(rows, dict(STATUS_COLOURS, queued=QUEUED_OK), min_runs)
+        queued_seen = seen.pop("queued")
         print("tasks by status in the JSON:", expected)
         print("bars by colour in the screenshot:", seen, "queued ok segments:", queued_seen)
         if seen != expected:
