@@ -1,6 +1,6 @@
 /// @file
 /// The umbrella header of muster's core: gather, as_completed, with_group,
-/// deadlines, offload and from_callback.
+/// deadlines, offload, from_callback and traces.
 #pragma once
 
 #include <muster/core/as_completed.hpp>
@@ -15,3 +15,6 @@
 #include <muster/core/results.hpp>
 #include <muster/core/scope.hpp>
 #include <muster/core/status.hpp>
+#include <muster/core/trace.hpp>
+#include <muster/core/trace_html.hpp>
+#include <muster/core/trace_json.hpp>

@@ -411,4 +411,39 @@ TEST(TraceTest, HtmlHasOneRowPerTaskEscapedAndNoExternalReferences) {
     }
 }
 
+TEST(TraceTest, HtmlFoldsANestedCollectionUnderItsTaskOnly) {
+    auto rec = std::make_shared<recorder>();
+    run_traced(rec, []() -> asio::awaitable<void> {
+        muster::options o;
+        o.name = "outer";
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(inner_fan("left"));
+        tasks.push_back(named("after", 1ms, 2));
+        co_await muster::gather(std::move(tasks), o);
+    });
+    std::ostringstream os;
+    muster::trace::write_html(*rec, os);
+    const std::string html = os.str();
+    const auto at = [&html](const std::string& needle) {
+        const auto p = html.find(needle);
+        EXPECT_NE(p, std::string::npos) << needle;
+        return p;
+    };
+    const auto outer = at(">outer \xC2\xB7 2 tasks<");
+    const auto left = at(">left</span>");
+    const auto parts = at(">parts of left \xC2\xB7 2 tasks<");
+    const auto part_b = at(">left part b</span>");
+    const auto after = at(">after</span>");
+    EXPECT_LT(outer, left);
+    EXPECT_LT(left, parts) << "a nested collection follows the task that ran it";
+    EXPECT_LT(parts, part_b);
+    EXPECT_LT(part_b, after);
+    // The nested group closes before the outer collection's next task, so
+    // folding it hides its own tasks only.
+    const std::string between = html.substr(part_b, after - part_b);
+    EXPECT_EQ(between.find("</details>"), between.rfind("</details>")) << between;
+    EXPECT_NE(between.find("</details>"), std::string::npos) << between;
+    EXPECT_NE(html.find("</details>", after), std::string::npos) << "the outer group closes last";
+}
+
 }  // namespace

@@ -259,8 +259,9 @@ inline void write_html(const recorder& r, std::ostream& os) {
     }
     out += "</div>\n";
 
-    // Rows. A collection opens a <details> that stays open until a row of
-    // its depth or shallower follows.
+    // Rows. A collection at depth d opens a <details> holding its tasks (at
+    // d + 1) and the collections they ran; any row at depth d or shallower
+    // closes it.
     std::vector<std::size_t> open_depths;
     auto close_to = [&](std::size_t depth) {
         while (!open_depths.empty() && open_depths.back() >= depth) {
@@ -270,8 +271,8 @@ inline void write_html(const recorder& r, std::ostream& os) {
     };
     for (const detail::trace_row& row : detail::trace_rows(r)) {
         const std::string depth = std::to_string(row.depth);
+        close_to(row.depth);
         if (row.what == detail::trace_row::kind::collection) {
-            close_to(row.depth);
             const collection& c = collections[row.item];
             const auto& [counts, n, from, to] = extents[row.item];
             std::string summary = c.name.empty() ? std::string("tasks") : c.name;
