@@ -229,7 +229,8 @@ TEST(InvokeTest, DeadlineFailsUnfinishedRecordsAndWritesNothingForThem) {
     }
     const auto r = invoke(dir, sqs_event(records),
                           {{"THUMBNAILS_FETCH_TIMEOUT_MS", "60000"},
-                           {"THUMBNAILS_COMMIT_RESERVE_MS", "600"}},
+                           // A quarter of the time for the commit and the response.
+                           {"THUMBNAILS_COMMIT_RESERVE_MS", std::to_string(250 * timeout_s)}},
                           timeout_s);
     // Answered before the emulator's kill: a response, not Sandbox.Timedout.
     ASSERT_EQ(r.exit_code, 0) << r.out << r.log;
