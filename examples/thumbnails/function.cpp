@@ -317,6 +317,15 @@ asio::awaitable<std::size_t> remove_unneeded(std::shared_ptr<thumbnail_function:
         if (self->claims->begin_removal(key)) marked.push_back(key);
     }
     if (marked.empty()) co_return 0;
+    // Every removal begun here ends, however this coroutine ends: a key left "being removed"
+    // would make every later writer of it wait forever.
+    struct end_removals {
+        key_claims& claims;
+        const std::vector<std::string>& keys;
+        ~end_removals() {
+            for (const auto& key : keys) claims.end_removal(key);
+        }
+    } const ending{*self->claims, marked};
     std::set<std::string> keep;
     try {
         auto query = self->metadata->committed_keys(marked);
@@ -339,7 +348,6 @@ asio::awaitable<std::size_t> remove_unneeded(std::shared_ptr<thumbnail_function:
             log.error("cannot remove the thumbnail " + key + " of a failed record: " + e.what());
         }
     }
-    for (const auto& key : marked) self->claims->end_removal(key);
     co_return removed;
 }
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <future>
@@ -285,16 +286,29 @@ TEST(FunctionTest, TheDeadlineFailsWhatRunsAndCommitsWhatFinished) {
     auto urls = images.urls;
     for (int i = 0; i < 4; ++i) {
         const std::string id = "slow-" + std::to_string(i);
-        const std::string url = images.origin.url() + "/img/0.jpg?delay_ms=10000&n=" + std::to_string(i);
+        const std::string url =
+            images.origin.url() + "/img/0.jpg?delay_ms=60000&n=" + std::to_string(i);
         records.emplace_back(id, url);
         urls[id] = {url};
     }
     const auto start = std::chrono::steady_clock::now();
     const auto response = f.invoke(sqs_event(records), std::chrono::milliseconds(1500));
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500));
-    EXPECT_EQ(failed_ids(response),
-              (std::vector<std::string>{"slow-0", "slow-1", "slow-2", "slow-3"}));
-    for (const auto& [id, why] : reasons(f.log)) EXPECT_EQ(why, "deadline") << id;
+    // Back at the deadline, not when the slow images would have come (a minute): the bound
+    // is loose only for sanitizer builds on a busy machine.
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+    const auto failed = failed_ids(response);
+    for (const char* id : {"slow-0", "slow-1", "slow-2", "slow-3"}) {
+        EXPECT_NE(std::find(failed.begin(), failed.end(), id), failed.end()) << id;
+    }
+    // The fast images succeed unless the machine is too busy to finish them in 1.2 s; either
+    // way every failure is the deadline's, and rows and files match the response.
+    for (const auto& [id, why] : reasons(f.log)) {
+        EXPECT_TRUE(why == "deadline" || why == "not_started") << id << ": " << why;
+        if (id.starts_with("slow-")) {
+            EXPECT_EQ(why, "deadline") << id;
+        }
+    }
+    EXPECT_EQ(reasons(f.log).size(), failed.size());
     expect_rows_and_files_match(f.output(), response, urls, 256);
 }
 

@@ -1,5 +1,7 @@
 #include "test_origin.hpp"
 
+#include <fcntl.h>
+
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -51,6 +53,9 @@ struct test_origin::impl {
     asio::awaitable<void> accept() {
         for (;;) {
             tcp::socket s = co_await acceptor.async_accept(asio::use_awaitable);
+            // The function under test is a child of this process: it must not inherit the
+            // origin's sockets (Asio does not set close-on-exec).
+            ::fcntl(s.native_handle(), F_SETFD, FD_CLOEXEC);
             std::size_t id = 0;
             {
                 const std::lock_guard lock(mutex);
@@ -98,6 +103,7 @@ struct test_origin::impl {
 };
 
 test_origin::test_origin() : impl_(std::make_unique<impl>()) {
+    ::fcntl(impl_->acceptor.native_handle(), F_SETFD, FD_CLOEXEC);
     asio::co_spawn(impl_->io, impl_->accept(), asio::detached);
     impl_->thread = std::thread([io = &impl_->io] { io->run(); });
 }
