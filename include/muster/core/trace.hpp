@@ -228,8 +228,10 @@ struct recorder_access {
 ///
 /// @code
 /// awaitable<image> fetch(std::size_t i, std::string url) {
-///     co_await muster::name_task("record " + std::to_string(i) + " " + url);
-///     co_return co_await download(url);
+///     auto naming = muster::name_task("record " + std::to_string(i) + " " + url);
+///     co_await std::move(naming);  // named first: GCC 12 and co_await temporaries
+///     auto downloading = download(url);
+///     co_return co_await std::move(downloading);
 /// }
 /// @endcode
 inline boost::asio::awaitable<void> name_task(std::string label) {
