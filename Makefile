@@ -5,10 +5,12 @@
 #   make test       dev (ASan+UBSan) and tsan builds and their tests (tsan skips
 #                   the single-threaded suites: MUSTER_BUILD_SINGLE_THREADED_TESTS)
 #   make test-dev   one of them (also test-tsan, test-release)
-#   make test-deploy  release build of the libraries and the CLI only, then the
-#                   deploy consumer test (static and bundled Lambda zips run in
-#                   a chroot); part of `make test`, since the sanitizer builds
-#                   cannot link a static bootstrap
+#   make test-deploy  release build of the libraries, the CLI and the thumbnail
+#                   function's zip only, then the deploy tests (the consumer's
+#                   static and bundled Lambda zips and thumbnails.zip run in a
+#                   chroot, the SAM template checked against the build); part of
+#                   `make test`, since the sanitizer builds cannot link a static
+#                   bootstrap
 #   make demo       release build of the thumbnail pipeline (the thumbnails function,
 #                   thumbnails_samples, thumbnails_origin, the muster CLI), then
 #                   examples/thumbnails/demo/demo.py: sample images served on 127.0.0.1,
@@ -45,10 +47,12 @@ $(TEST_TARGETS): test-%: deps
 
 # What `cmake --install` needs, and nothing else of the release preset.
 INSTALLED_TARGETS := muster_lambda muster_http muster_aws muster_process_pool muster_emulator muster
+# The thumbnail example's zip and what its deploy tests run it on.
+DEPLOY_TARGETS := $(INSTALLED_TARGETS) thumbnails_zip thumbnails_samples thumbnails_origin
 
 test-deploy: deps
 	cmake --preset release
-	cmake --build --preset release --target $(INSTALLED_TARGETS)
+	cmake --build --preset release --target $(DEPLOY_TARGETS)
 	ctest --preset release -L deploy
 
 # What the demo runs, and nothing else of the release preset.

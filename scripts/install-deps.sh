@@ -43,6 +43,9 @@ packages=(
     # The trace timeline's test opens the HTML in headless Chromium and
     # checks the screenshot (tests/core/trace_page_test.py).
     chromium
+    # The thumbnail example's SAM template is read as YAML by its check
+    # (examples/thumbnails/check_template.py, run with /usr/bin/python3).
+    python3-yaml
 )
 
 # Node may come from somewhere other than Debian (and bring its own npm);
