@@ -24,6 +24,14 @@ std::string_view to_string(output_format f) noexcept {
     return "jpeg";
 }
 
+std::string_view to_string(thumbnail_store_kind k) noexcept {
+    return k == thumbnail_store_kind::s3 ? "s3" : "directory";
+}
+
+std::string_view to_string(metadata_store_kind k) noexcept {
+    return k == metadata_store_kind::dynamodb ? "dynamodb" : "sqlite";
+}
+
 std::string_view extension(output_format f) noexcept {
     return f == output_format::jpeg ? "jpg" : to_string(f);
 }
@@ -130,9 +138,46 @@ config read_config(const environment& env) {
     c.s3_base_url = read_base_url(
         env, "THUMBNAILS_S3_BASE_URL",
         region ? "https://s3." + *region + ".amazonaws.com" : "https://s3.amazonaws.com");
+    if (auto m = env("THUMBNAILS_S3_SOURCES")) {
+        if (*m == "signed") {
+            c.sign_s3_sources = true;
+        } else if (*m != "url") {
+            reject("THUMBNAILS_S3_SOURCES", "url or signed", *m);
+        }
+    }
     c.commit_reserve = std::chrono::milliseconds(read_number(
         env, "THUMBNAILS_COMMIT_RESERVE_MS", c.commit_reserve.count(), 0, 60'000));
     c.crash_on_marker = env("THUMBNAILS_CRASH_ON_MARKER").value_or("");
+    if (auto t = env("THUMBNAILS_THUMBNAIL_STORE")) {
+        if (*t == "directory") {
+            c.thumbnail_store = thumbnail_store_kind::directory;
+        } else if (*t == "s3") {
+            c.thumbnail_store = thumbnail_store_kind::s3;
+        } else {
+            reject("THUMBNAILS_THUMBNAIL_STORE", "directory or s3", *t);
+        }
+    }
+    c.bucket = env("THUMBNAILS_BUCKET").value_or("");
+    if (c.thumbnail_store == thumbnail_store_kind::s3 && c.bucket.empty()) {
+        reject("THUMBNAILS_BUCKET", "a bucket name when THUMBNAILS_THUMBNAIL_STORE is s3", "");
+    }
+    if (auto p = env("THUMBNAILS_THUMBNAIL_PREFIX")) {
+        if (p->front() == '/') reject("THUMBNAILS_THUMBNAIL_PREFIX", "a key prefix not starting with /", *p);
+        c.thumbnail_prefix = *p;
+    }
+    if (auto m = env("THUMBNAILS_METADATA_STORE")) {
+        if (*m == "sqlite") {
+            c.metadata_store = metadata_store_kind::sqlite;
+        } else if (*m == "dynamodb") {
+            c.metadata_store = metadata_store_kind::dynamodb;
+        } else {
+            reject("THUMBNAILS_METADATA_STORE", "sqlite or dynamodb", *m);
+        }
+    }
+    c.table = env("THUMBNAILS_TABLE").value_or("");
+    if (c.metadata_store == metadata_store_kind::dynamodb && c.table.empty()) {
+        reject("THUMBNAILS_TABLE", "a table name when THUMBNAILS_METADATA_STORE is dynamodb", "");
+    }
     return c;
 }
 
@@ -148,8 +193,14 @@ std::string describe(const config& c) {
         {"format", to_string(c.format)},
         {"decoder", to_string(c.decoder)},
         {"s3_base_url", c.s3_base_url},
+        {"s3_sources", c.sign_s3_sources ? "signed" : "url"},
         {"commit_reserve_ms", c.commit_reserve.count()},
         {"crash_on_marker", !c.crash_on_marker.empty()},
+        {"thumbnail_store", to_string(c.thumbnail_store)},
+        {"metadata_store", to_string(c.metadata_store)},
+        {"bucket", c.bucket},
+        {"thumbnail_prefix", c.thumbnail_prefix},
+        {"table", c.table},
     };
     return boost::json::serialize(o);
 }

@@ -33,6 +33,21 @@ enum class decoder_mode : std::uint8_t {
 
 std::string_view to_string(decoder_mode m) noexcept;
 
+/// Where thumbnails go (`THUMBNAILS_THUMBNAIL_STORE`).
+enum class thumbnail_store_kind : std::uint8_t {
+    directory,  ///< Files under `output_dir/thumbs` (`directory_store`).
+    s3          ///< Objects of `bucket` under `thumbnail_prefix` (`s3_store`).
+};
+
+/// Where metadata goes (`THUMBNAILS_METADATA_STORE`).
+enum class metadata_store_kind : std::uint8_t {
+    sqlite,   ///< The SQLite file `db_path` (`sqlite_store`).
+    dynamodb  ///< Items of the DynamoDB table `table` (`dynamodb_store`).
+};
+
+std::string_view to_string(thumbnail_store_kind k) noexcept;
+std::string_view to_string(metadata_store_kind k) noexcept;
+
 /// Every setting of the function. See README.md for what each one does.
 struct config {
     std::string output_dir = "/tmp/thumbnails";       ///< THUMBNAILS_OUTPUT_DIR
@@ -45,8 +60,23 @@ struct config {
     output_format format = output_format::jpeg;       ///< THUMBNAILS_FORMAT
     decoder_mode decoder = decoder_mode::threads;     ///< THUMBNAILS_DECODER
     std::string s3_base_url;                          ///< THUMBNAILS_S3_BASE_URL
+    /// THUMBNAILS_S3_SOURCES=signed: S3 notifications' objects are read with the function's
+    /// AWS credentials (a presigned GET per object) instead of from `s3_base_url`.
+    bool sign_s3_sources = false;
     std::chrono::milliseconds commit_reserve{500};    ///< THUMBNAILS_COMMIT_RESERVE_MS
     std::string crash_on_marker;                      ///< THUMBNAILS_CRASH_ON_MARKER (empty: off)
+    thumbnail_store_kind thumbnail_store = thumbnail_store_kind::directory;  ///< THUMBNAILS_THUMBNAIL_STORE
+    std::string bucket;                               ///< THUMBNAILS_BUCKET (required for s3)
+    std::string thumbnail_prefix = "thumbnails/";     ///< THUMBNAILS_THUMBNAIL_PREFIX
+    metadata_store_kind metadata_store = metadata_store_kind::sqlite;  ///< THUMBNAILS_METADATA_STORE
+    std::string table;                                ///< THUMBNAILS_TABLE (required for dynamodb)
+
+    /// True when a store is on AWS: the function then needs AWS credentials
+    /// (`AWS_ACCESS_KEY_ID`...), as Lambda provides them.
+    bool uses_aws() const {
+        return sign_s3_sources || thumbnail_store == thumbnail_store_kind::s3 ||
+               metadata_store == metadata_store_kind::dynamodb;
+    }
 
     /// The directory thumbnails are written to: `output_dir/thumbs`.
     std::string thumbnail_dir() const { return output_dir + "/thumbs"; }

@@ -71,7 +71,10 @@ record_plan from_s3(const json::value& v, std::string_view s3_base_url) {
             malformed("S3 notification: Records[" + std::to_string(i) +
                       "] has an empty bucket name or key");
         }
-        plan.urls.push_back(checked_url(s3_object_url(s3_base_url, r.bucket.name, key)));
+        // "s3:/" + "/" + bucket + "/" + key: the object's s3:// URI.
+        plan.urls.push_back(s3_base_url.empty()
+                                ? s3_object_url("s3:/", r.bucket.name, key)
+                                : checked_url(s3_object_url(s3_base_url, r.bucket.name, key)));
     }
     if (plan.urls.empty()) {
         plan.note = e.records.empty() ? "S3 notification with no records"

@@ -24,7 +24,9 @@ struct record_plan {
 /// - an S3 event notification, `{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":
 ///   {"name":...},"object":{"key":...}}}, ...]}`: each `ObjectCreated:*` record becomes
 ///   `s3_base_url + "/" + bucket + "/" + key`, the key decoded the way S3 encodes it (`+` is a
-///   space) and then percent-encoded as a URL path; other events are skipped;
+///   space) and then percent-encoded as a URL path; other events are skipped. With an empty
+///   `s3_base_url` each becomes `s3://<bucket>/<key percent-encoded>` instead, an object the
+///   function reads with its own AWS credentials (`THUMBNAILS_S3_SOURCES=signed`);
 /// - `{"Event":"s3:TestEvent", ...}`, which S3 sends when a notification is configured:
 ///   nothing to do;
 /// - an SNS notification (`{"Type":"Notification","Message":"..."}`) whose message is one of

@@ -31,10 +31,12 @@
 #include <muster/http/error.hpp>
 #include <muster/lambda/batch.hpp>
 #include <muster/lambda/errors.hpp>
+#include <muster/lambda/events/s3.hpp>
 #include <muster/lambda/events/sqs.hpp>
 #include <muster/process_pool/errors.hpp>
 #include <muster/process_pool/process_pool.hpp>
 
+#include "aws_stores.hpp"
 #include "directory_store.hpp"
 #include "event.hpp"
 #include "failure.hpp"
@@ -56,6 +58,11 @@ struct thumbnail_function::state {
     std::shared_ptr<metadata_store> metadata;
     // Made by init on the io_context; used only from its thread.
     std::optional<muster::http::client> http;
+    /// The AWS stores' client: AWS's endpoints, its own limits (no image-sized bodies, no
+    /// redirects), so fetching and storing do not share connection slots.
+    std::optional<muster::http::client> aws_http;
+    /// With THUMBNAILS_S3_SOURCES=signed: signs the GETs of `s3://` sources.
+    std::optional<muster::aws::s3> sources;
     std::optional<key_claims> claims;
     std::unique_ptr<muster::process_pool> pool;
 };
@@ -117,12 +124,40 @@ bool is_cancellation(const boost::system::system_error& e) {
     return e.code() == asio::error::operation_aborted;
 }
 
+/// How long a presigned GET of an `s3://` source stays valid: longer than any fetch.
+constexpr std::chrono::seconds presign_validity{900};
+
+/// What to GET for `url`: `url` itself, or for `s3://bucket/key` a GET presigned with the
+/// function's credentials (through the same client, limits and timeouts as any image).
+std::string fetch_url(const thumbnail_function::state& s, const std::string& url) {
+    if (!url.starts_with("s3://") || !s.sources) return url;
+    const auto slash = url.find('/', 5);
+    if (slash == std::string::npos || slash == 5 || slash + 1 == url.size()) {
+        throw record_error(reason::malformed_body, "not an s3://bucket/key URL: " + url);
+    }
+    const std::string bucket = url.substr(5, slash - 5);
+    const std::string key = lambda::url_decode_s3_key(std::string_view(url).substr(slash + 1));
+    return s.sources->presigned_get_url(bucket, key, presign_validity);
+}
+
+/// `text` with every `secret` in it replaced by `shown`: a presigned URL (a credential for
+/// its lifetime) never reaches a log line.
+std::string scrubbed(std::string text, const std::string& secret, const std::string& shown) {
+    if (secret == shown) return text;
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+        text.replace(at, secret.size(), shown);
+        at += shown.size();
+    }
+    return text;
+}
+
 /// The image at `url`, or the record's reason why not.
 asio::awaitable<std::string> fetch(std::shared_ptr<thumbnail_function::state> self,
                                    std::string url) {
+    const std::string target = fetch_url(*self, url);
     muster::http::response r;
     try {
-        auto get = self->http->get(url);
+        auto get = self->http->get(target);
         r = co_await std::move(get);
     } catch (const muster::http::error& e) {
         switch (e.kind()) {
@@ -139,7 +174,7 @@ asio::awaitable<std::string> fetch(std::shared_ptr<thumbnail_function::state> se
             case muster::http::error_kind::cancelled:
                 throw;  // Its collection stopped it; the outcome says why.
             default:
-                throw record_error(reason::fetch_failed, e.what());
+                throw record_error(reason::fetch_failed, scrubbed(e.what(), target, url));
         }
     }
     if (r.status == 404) {
@@ -248,7 +283,8 @@ asio::awaitable<void> process_record(std::shared_ptr<thumbnail_function::state> 
     // The record's row in a trace: its message id until its body names an image.
     auto naming = muster::name_task("record " + message_id);
     co_await std::move(naming);
-    const record_plan plan = parse_body(body, self->cfg.s3_base_url);
+    const record_plan plan =
+        parse_body(body, self->sources ? std::string_view() : std::string_view(self->cfg.s3_base_url));
     if (!plan.urls.empty()) {
         std::string label = plan.urls.front();
         if (plan.urls.size() > 1) label += " (+" + std::to_string(plan.urls.size() - 1) + ")";
@@ -392,10 +428,39 @@ asio::awaitable<void> thumbnail_function::init() {
     } catch (const std::invalid_argument& e) {
         throw lambda::function_error("Thumbnails.InvalidConfiguration", e.what());
     }
+    // Credentials, region and endpoint overrides for the AWS stores and signed S3 sources, as
+    // Lambda (or a test) sets them.
+    std::optional<muster::aws::config> aws;
+    if (s.cfg.uses_aws()) {
+        try {
+            aws = muster::aws::config::from_env(s.env);
+        } catch (const std::invalid_argument& e) {
+            throw lambda::function_error("Thumbnails.InvalidConfiguration",
+                                         std::string("the AWS stores and signed S3 sources "
+                                                     "need AWS credentials: ") +
+                                             e.what());
+        }
+    }
     // The executor of the runtime's io_context, which outlives every invocation: the HTTP
     // pool's connections and the worker pool live on it and stay warm between invocations.
     const asio::any_io_executor ex = co_await asio::this_coro::executor;
     try {
+        if (aws) {
+            muster::http::options ao;
+            ao.max_connections_per_origin = std::max<std::size_t>(s.cfg.fetch_limit, 8);
+            ao.user_agent = "muster-thumbnails";
+            s.aws_http.emplace(ex, ao);
+            if (!s.thumbnails && s.cfg.thumbnail_store == thumbnail_store_kind::s3) {
+                s.thumbnails = std::make_shared<s3_store>(muster::aws::s3(*s.aws_http, *aws),
+                                                          s.cfg.bucket, s.cfg.thumbnail_prefix);
+            }
+            if (!s.metadata && s.cfg.metadata_store == metadata_store_kind::dynamodb) {
+                s.metadata = std::make_shared<dynamodb_store>(
+                    muster::aws::dynamodb(*s.aws_http, *aws), s.cfg.table);
+            }
+            // Presigning is local; the fetch client makes the requests.
+            if (s.cfg.sign_s3_sources) s.sources.emplace(*s.aws_http, *aws);
+        }
         if (!s.thumbnails) s.thumbnails = std::make_shared<directory_store>(s.cfg.thumbnail_dir());
         if (!s.metadata) {
             // Commits wait for another process's lock at most half the reserve, so a busy

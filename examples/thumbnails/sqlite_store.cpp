@@ -53,13 +53,6 @@ ON CONFLICT (source_url) DO UPDATE SET
     store_ms = excluded.store_ms, processed_at = excluded.processed_at
 )sql";
 
-std::string hex64(std::uint64_t v) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s(16, '0');
-    for (int i = 15; i >= 0; --i, v >>= 4) s[static_cast<std::size_t>(i)] = digits[v & 0xf];
-    return s;
-}
-
 }  // namespace
 
 /// The connection and its prepared statements; used only on the store's thread (and in the

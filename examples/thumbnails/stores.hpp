@@ -72,6 +72,15 @@ struct metadata_record {
     std::string processed_at;  ///< UTC, ISO 8601 with milliseconds.
 };
 
+/// `v` as 16 lowercase hex digits: how stores write `metadata_record::dhash` (exact, and
+/// readable as the bit pattern it is).
+inline std::string hex64(std::uint64_t v) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s(16, '0');
+    for (int i = 15; i >= 0; --i, v >>= 4) s[static_cast<std::size_t>(i)] = digits[v & 0xf];
+    return s;
+}
+
 /// Records metadata, a batch at a time.
 ///
 /// Completion: `commit` completes once every record of the batch is durable; it is all or

@@ -1,7 +1,11 @@
 #include <muster/aws/config.hpp>
 
 #include <cstdlib>
+#include <map>
+#include <optional>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -71,6 +75,32 @@ TEST_F(ConfigTest, MissingCredentialsNameTheVariable) {
 TEST_F(ConfigTest, AnEndpointThatIsNotAUrlIsRejected) {
     ::setenv("AWS_ENDPOINT_URL_S3", "127.0.0.1:9000", 1);
     EXPECT_THROW(muster::aws::config::from_env(), std::invalid_argument);
+}
+
+TEST_F(ConfigTest, ALookupTakesThePlaceOfTheProcessEnvironment) {
+    // The process environment (set up by the fixture) is not read at all.
+    const std::map<std::string, std::string, std::less<>> vars{
+        {"AWS_ACCESS_KEY_ID", "AKIDLOOKUP"},
+        {"AWS_SECRET_ACCESS_KEY", "lookup-secret"},
+        {"AWS_REGION", ""},  // empty counts as unset
+        {"AWS_DEFAULT_REGION", "eu-west-1"},
+        {"AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:4567/"},
+    };
+    const auto c = muster::aws::config::from_env(
+        [&](std::string_view name) -> std::optional<std::string> {
+            const auto it = vars.find(name);
+            if (it == vars.end()) return std::nullopt;
+            return it->second;
+        });
+    EXPECT_EQ(c.credentials.access_key_id, "AKIDLOOKUP");
+    EXPECT_EQ(c.credentials.secret_access_key, "lookup-secret");
+    EXPECT_EQ(c.credentials.session_token, "");
+    EXPECT_EQ(c.region, "eu-west-1");
+    EXPECT_EQ(c.endpoint_for("dynamodb"), "http://127.0.0.1:4567");
+    EXPECT_EQ(c.endpoint_for("s3"), "https://s3.eu-west-1.amazonaws.com");
+    EXPECT_THROW(muster::aws::config::from_env(
+                     [](std::string_view) -> std::optional<std::string> { return std::nullopt; }),
+                 std::invalid_argument);
 }
 
 }  // namespace

@@ -40,6 +40,10 @@ TEST(ConfigTest, DefaultsNeedNoEnvironment) {
     EXPECT_EQ(c.s3_base_url, "https://s3.amazonaws.com");
     EXPECT_EQ(c.commit_reserve, std::chrono::milliseconds(500));
     EXPECT_TRUE(c.crash_on_marker.empty());
+    EXPECT_EQ(c.thumbnail_store, thumbnail_store_kind::directory);
+    EXPECT_EQ(c.metadata_store, metadata_store_kind::sqlite);
+    EXPECT_EQ(c.thumbnail_prefix, "thumbnails/");
+    EXPECT_FALSE(c.uses_aws());
 }
 
 TEST(ConfigTest, EveryVariableIsRead) {
@@ -53,7 +57,13 @@ TEST(ConfigTest, EveryVariableIsRead) {
                                          {"THUMBNAILS_DECODER", "processes"},
                                          {"THUMBNAILS_S3_BASE_URL", "http://127.0.0.1:4569/"},
                                          {"THUMBNAILS_COMMIT_RESERVE_MS", "0"},
-                                         {"THUMBNAILS_CRASH_ON_MARKER", "POISON"}}));
+                                         {"THUMBNAILS_CRASH_ON_MARKER", "POISON"},
+                                         {"THUMBNAILS_THUMBNAIL_STORE", "s3"},
+                                         {"THUMBNAILS_BUCKET", "thumbs-bucket"},
+                                         {"THUMBNAILS_THUMBNAIL_PREFIX", "small/"},
+                                         {"THUMBNAILS_METADATA_STORE", "dynamodb"},
+                                         {"THUMBNAILS_TABLE", "thumbs-table"},
+                                         {"THUMBNAILS_S3_SOURCES", "signed"}}));
     EXPECT_EQ(c.output_dir, "/data/out");
     EXPECT_EQ(c.db_path, "/data/out/thumbnails.db");
     EXPECT_EQ(c.fetch_limit, 4u);
@@ -66,6 +76,13 @@ TEST(ConfigTest, EveryVariableIsRead) {
     EXPECT_EQ(c.s3_base_url, "http://127.0.0.1:4569");
     EXPECT_EQ(c.commit_reserve, std::chrono::milliseconds(0));
     EXPECT_EQ(c.crash_on_marker, "POISON");
+    EXPECT_EQ(c.thumbnail_store, thumbnail_store_kind::s3);
+    EXPECT_EQ(c.bucket, "thumbs-bucket");
+    EXPECT_EQ(c.thumbnail_prefix, "small/");
+    EXPECT_EQ(c.metadata_store, metadata_store_kind::dynamodb);
+    EXPECT_EQ(c.table, "thumbs-table");
+    EXPECT_TRUE(c.sign_s3_sources);
+    EXPECT_TRUE(c.uses_aws());
 }
 
 TEST(ConfigTest, DatabaseCanLiveElsewhere) {
@@ -97,6 +114,29 @@ TEST(ConfigTest, BadValuesNameTheVariable) {
               "'s3://bucket'");
     EXPECT_EQ(error_of({{"THUMBNAILS_COMMIT_RESERVE_MS", "99999999"}}),
               "THUMBNAILS_COMMIT_RESERVE_MS must be an integer from 0 to 60000, got '99999999'");
+    EXPECT_EQ(error_of({{"THUMBNAILS_THUMBNAIL_STORE", "ftp"}}),
+              "THUMBNAILS_THUMBNAIL_STORE must be directory or s3, got 'ftp'");
+    EXPECT_EQ(error_of({{"THUMBNAILS_METADATA_STORE", "postgres"}}),
+              "THUMBNAILS_METADATA_STORE must be sqlite or dynamodb, got 'postgres'");
+    EXPECT_EQ(error_of({{"THUMBNAILS_S3_SOURCES", "public"}}),
+              "THUMBNAILS_S3_SOURCES must be url or signed, got 'public'");
+    EXPECT_EQ(error_of({{"THUMBNAILS_THUMBNAIL_PREFIX", "/abs/"}}),
+              "THUMBNAILS_THUMBNAIL_PREFIX must be a key prefix not starting with /, got '/abs/'");
+}
+
+TEST(ConfigTest, AnAwsStoreNeedsItsBucketOrTable) {
+    EXPECT_EQ(error_of({{"THUMBNAILS_THUMBNAIL_STORE", "s3"}}),
+              "THUMBNAILS_BUCKET must be a bucket name when THUMBNAILS_THUMBNAIL_STORE is s3, "
+              "got ''");
+    EXPECT_EQ(error_of({{"THUMBNAILS_METADATA_STORE", "dynamodb"}}),
+              "THUMBNAILS_TABLE must be a table name when THUMBNAILS_METADATA_STORE is dynamodb, "
+              "got ''");
+    // One AWS store is enough to need AWS; the other may stay local.
+    const config c = read_config(env_of({{"THUMBNAILS_METADATA_STORE", "dynamodb"},
+                                         {"THUMBNAILS_TABLE", "t"}}));
+    EXPECT_TRUE(c.uses_aws());
+    EXPECT_EQ(c.thumbnail_store, thumbnail_store_kind::directory);
+    EXPECT_TRUE(read_config(env_of({{"THUMBNAILS_S3_SOURCES", "signed"}})).uses_aws());
 }
 
 }  // namespace

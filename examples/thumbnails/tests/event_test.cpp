@@ -61,6 +61,14 @@ TEST(EventTest, S3KeyWithEncodedPlusAndUnicode) {
     EXPECT_EQ(plan.urls[0], "http://127.0.0.1:9000/s3/b/a%2Bb/caf%C3%A9.png");
 }
 
+TEST(EventTest, WithoutABaseS3ObjectsAreNamedByTheirS3Uri) {
+    // THUMBNAILS_S3_SOURCES=signed: the function reads them with its own credentials.
+    const auto plan =
+        parse_body(s3_body("ObjectCreated:Put", "photos", "summer+trip/a%2Bb.jpg"), "");
+    ASSERT_EQ(plan.urls.size(), 1u);
+    EXPECT_EQ(plan.urls[0], "s3://photos/summer%20trip/a%2Bb.jpg");
+}
+
 TEST(EventTest, SeveralS3RecordsAreSeveralImages) {
     const std::string body =
         R"({"Records":[)"

@@ -12,9 +12,9 @@
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
-#include "child_process.hpp"
 #include "fixtures.hpp"
 #include "function.hpp"
+#include "invoke.hpp"
 #include "support.hpp"
 #include "test_origin.hpp"
 
@@ -23,78 +23,12 @@ namespace {
 
 namespace json = boost::json;
 
-struct run_result {
-    std::optional<int> exit_code;
-    std::vector<json::value> responses;  ///< One per invocation, in order.
-    std::string out;
-    std::string log;  ///< The function's log lines and the emulator's (stderr).
-};
-
-/// Runs the bootstrap under `muster invoke` with `events` (one event, or an array invoked in
-/// turn in one warm process) and `env` for the function.
-run_result invoke(const temp_dir& dir, const json::value& events,
-                  std::map<std::string, std::string> env, int timeout_s = 120) {
-    const std::string event_path = dir.path + "/event.json";
-    std::ofstream(event_path) << json::serialize(events);
-    // A generous init timeout: sanitizer builds on a busy machine start slowly, and the init
-    // is not what these tests time.
-    std::vector<std::string> argv{MUSTER_CLI,  "invoke", "--event", event_path,
-                                  "--timeout", std::to_string(timeout_s), "--init-timeout",
-                                  "60"};
-    env.emplace("MUSTER_METRICS", "off");
-    env.emplace("THUMBNAILS_OUTPUT_DIR", dir.path + "/out");
-    for (const auto& [k, v] : env) {
-        argv.push_back("--env");
-        argv.push_back(k + "=" + v);
-    }
-    argv.push_back("--");
-    argv.push_back(THUMBNAILS_BOOTSTRAP);
-    muster_test::child_process p(argv, {});
-    run_result r;
-    r.exit_code = p.wait(std::chrono::seconds(120));
-    r.out = p.out();
-    r.log = p.err();
-    std::istringstream lines(r.out);
-    for (std::string line; std::getline(lines, line);) {
-        if (line.empty()) continue;
-        json::error_code ec;
-        auto v = json::parse(line, ec);
-        if (!ec) r.responses.push_back(std::move(v));
-    }
-    // Every invocation ended with nothing of it still pending (the runtime would say so).
-    EXPECT_EQ(r.log.find("still pending"), std::string::npos) << r.log;
-    // In sanitizer builds, the function's reports land here too.
-    EXPECT_EQ(r.log.find("WARNING: ThreadSanitizer"), std::string::npos) << r.log;
-    // (A worker crashing on purpose is reported as a SEGV; anything else is a finding.)
-    for (auto at = r.log.find("ERROR: AddressSanitizer: "); at != std::string::npos;
-         at = r.log.find("ERROR: AddressSanitizer: ", at + 1)) {
-        EXPECT_EQ(r.log.compare(at + 25, 4, "SEGV"), 0) << r.log;
-    }
-    return r;
-}
-
 std::map<std::string, std::string> reasons_by_id(const std::vector<logged_failure>& failures) {
     std::map<std::string, std::string> out;
     for (const auto& f : failures) {
         EXPECT_TRUE(out.emplace(f.message_id, f.reason).second) << f.message_id << " logged twice";
     }
     return out;
-}
-
-std::string s3_notification(const std::vector<std::string>& keys, const std::string& bucket) {
-    json::array records;
-    for (const auto& key : keys) {
-        records.push_back(json::object{
-            {"eventVersion", "2.1"},
-            {"eventSource", "aws:s3"},
-            {"awsRegion", "us-east-1"},
-            {"eventTime", "2024-05-01T10:00:00.000Z"},
-            {"eventName", "ObjectCreated:Put"},
-            {"s3", json::object{{"s3SchemaVersion", "1.0"},
-                                {"bucket", json::object{{"name", bucket}}},
-                                {"object", json::object{{"key", key}, {"size", 1000}}}}}});
-    }
-    return json::serialize(json::object{{"Records", std::move(records)}});
 }
 
 TEST(InvokeTest, GoodImagesSucceedAndEveryBadOneFailsWithItsReason) {

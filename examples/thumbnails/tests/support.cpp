@@ -174,4 +174,20 @@ temp_dir::~temp_dir() {
     fs::remove_all(path, ec);
 }
 
+std::string s3_notification(const std::vector<std::string>& keys, const std::string& bucket) {
+    json::array records;
+    for (const auto& key : keys) {
+        records.push_back(json::object{
+            {"eventVersion", "2.1"},
+            {"eventSource", "aws:s3"},
+            {"awsRegion", "us-east-1"},
+            {"eventTime", "2024-05-01T10:00:00.000Z"},
+            {"eventName", "ObjectCreated:Put"},
+            {"s3", json::object{{"s3SchemaVersion", "1.0"},
+                                {"bucket", json::object{{"name", bucket}}},
+                                {"object", json::object{{"key", key}, {"size", 1000}}}}}});
+    }
+    return json::serialize(json::object{{"Records", std::move(records)}});
+}
+
 }  // namespace thumbnails_test

@@ -16,6 +16,10 @@ namespace thumbnails_test {
 /// `{"Records":[{"messageId": id, "body": body, ...}, ...]}` as SQS sends it.
 boost::json::value sqs_event(const std::vector<std::pair<std::string, std::string>>& records);
 
+/// An S3 event notification of `ObjectCreated:Put` for each of `keys` (as S3 encodes them) in
+/// `bucket`, as the body of an SQS message.
+std::string s3_notification(const std::vector<std::string>& keys, const std::string& bucket);
+
 /// The `itemIdentifier`s of a partial batch response, in order.
 std::vector<std::string> failed_ids(const boost::json::value& response);
 

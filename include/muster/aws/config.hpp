@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -72,6 +74,12 @@ struct config {
     /// access key or the secret key is missing or empty, or when an endpoint
     /// override is not an http:// or https:// URL.
     static config from_env();
+
+    /// The same, reading variables through `lookup` (`std::nullopt` or an
+    /// empty value: unset) instead of the process environment: for a
+    /// function that takes its settings from elsewhere, and for tests.
+    static config from_env(
+        const std::function<std::optional<std::string>(std::string_view name)>& lookup);
 
     /// The base URL (scheme, host, optional port, no trailing slash) of
     /// `service` (`"s3"` or `"dynamodb"`; other names get AWS's
