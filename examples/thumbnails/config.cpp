@@ -2,7 +2,9 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <initializer_list>
 #include <stdexcept>
+#include <utility>
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -67,6 +69,19 @@ namespace {
                                 ", got '" + std::string(got) + "'");
 }
 
+/// One of `choices` by name, `fallback` when unset; `accepts` says what may be given.
+template <class T>
+T read_choice(const environment& env, std::string_view name, T fallback,
+              std::initializer_list<std::pair<std::string_view, T>> choices,
+              std::string_view accepts) {
+    const auto text = env(name);
+    if (!text) return fallback;
+    for (const auto& [spelling, value] : choices) {
+        if (*text == spelling) return value;
+    }
+    reject(name, accepts, *text);
+}
+
 std::uint64_t read_number(const environment& env, std::string_view name, std::uint64_t fallback,
                           std::uint64_t min, std::uint64_t max) {
     const auto text = env(name);
@@ -111,69 +126,45 @@ config read_config(const environment& env) {
     c.max_pixels = read_number(env, "THUMBNAILS_MAX_PIXELS", c.max_pixels, 1,
                                std::uint64_t{1} << 40);
     c.size = static_cast<int>(read_number(env, "THUMBNAILS_SIZE", c.size, 16, 4096));
-    if (auto f = env("THUMBNAILS_FORMAT")) {
-        if (*f == "jpeg" || *f == "jpg") {
-            c.format = output_format::jpeg;
-        } else if (*f == "webp") {
-            c.format = output_format::webp;
-        } else if (*f == "png") {
-            c.format = output_format::png;
-        } else {
-            reject("THUMBNAILS_FORMAT", "jpeg, webp or png", *f);
-        }
-    }
-    if (auto d = env("THUMBNAILS_DECODER")) {
-        if (*d == "threads") {
-            c.decoder = decoder_mode::threads;
-        } else if (*d == "processes") {
-            c.decoder = decoder_mode::processes;
-        } else {
-            reject("THUMBNAILS_DECODER", "threads or processes", *d);
-        }
-    }
+    c.format = read_choice(env, "THUMBNAILS_FORMAT", c.format,
+                           {{"jpeg", output_format::jpeg},
+                            {"jpg", output_format::jpeg},
+                            {"webp", output_format::webp},
+                            {"png", output_format::png}},
+                           "jpeg, webp or png");
+    c.decoder = read_choice(env, "THUMBNAILS_DECODER", c.decoder,
+                            {{"threads", decoder_mode::threads},
+                             {"processes", decoder_mode::processes}},
+                            "threads or processes");
     // Path-style addressing of the function's region, which serves public
-    // objects without signing; a private bucket needs an S3 store built on
-    // muster::aws instead.
+    // objects without signing; a private bucket needs THUMBNAILS_S3_SOURCES=signed.
     const auto region = env("AWS_REGION");
     c.s3_base_url = read_base_url(
         env, "THUMBNAILS_S3_BASE_URL",
         region ? "https://s3." + *region + ".amazonaws.com" : "https://s3.amazonaws.com");
-    if (auto m = env("THUMBNAILS_S3_SOURCES")) {
-        if (*m == "signed") {
-            c.sign_s3_sources = true;
-        } else if (*m != "url") {
-            reject("THUMBNAILS_S3_SOURCES", "url or signed", *m);
-        }
-    }
+    c.sign_s3_sources = read_choice(env, "THUMBNAILS_S3_SOURCES", c.sign_s3_sources,
+                                    {{"url", false}, {"signed", true}}, "url or signed");
     c.commit_reserve = std::chrono::milliseconds(read_number(
         env, "THUMBNAILS_COMMIT_RESERVE_MS", c.commit_reserve.count(), 0, 60'000));
     c.crash_on_marker = env("THUMBNAILS_CRASH_ON_MARKER").value_or("");
-    if (auto t = env("THUMBNAILS_THUMBNAIL_STORE")) {
-        if (*t == "directory") {
-            c.thumbnail_store = thumbnail_store_kind::directory;
-        } else if (*t == "s3") {
-            c.thumbnail_store = thumbnail_store_kind::s3;
-        } else {
-            reject("THUMBNAILS_THUMBNAIL_STORE", "directory or s3", *t);
-        }
-    }
+    c.thumbnail_store = read_choice(env, "THUMBNAILS_THUMBNAIL_STORE", c.thumbnail_store,
+                                    {{"directory", thumbnail_store_kind::directory},
+                                     {"s3", thumbnail_store_kind::s3}},
+                                    "directory or s3");
     c.bucket = env("THUMBNAILS_BUCKET").value_or("");
     if (c.thumbnail_store == thumbnail_store_kind::s3 && c.bucket.empty()) {
         reject("THUMBNAILS_BUCKET", "a bucket name when THUMBNAILS_THUMBNAIL_STORE is s3", "");
     }
     if (auto p = env("THUMBNAILS_THUMBNAIL_PREFIX")) {
-        if (p->front() == '/') reject("THUMBNAILS_THUMBNAIL_PREFIX", "a key prefix not starting with /", *p);
+        if (p->front() == '/') {
+            reject("THUMBNAILS_THUMBNAIL_PREFIX", "a key prefix not starting with /", *p);
+        }
         c.thumbnail_prefix = *p;
     }
-    if (auto m = env("THUMBNAILS_METADATA_STORE")) {
-        if (*m == "sqlite") {
-            c.metadata_store = metadata_store_kind::sqlite;
-        } else if (*m == "dynamodb") {
-            c.metadata_store = metadata_store_kind::dynamodb;
-        } else {
-            reject("THUMBNAILS_METADATA_STORE", "sqlite or dynamodb", *m);
-        }
-    }
+    c.metadata_store = read_choice(env, "THUMBNAILS_METADATA_STORE", c.metadata_store,
+                                   {{"sqlite", metadata_store_kind::sqlite},
+                                    {"dynamodb", metadata_store_kind::dynamodb}},
+                                   "sqlite or dynamodb");
     c.table = env("THUMBNAILS_TABLE").value_or("");
     if (c.metadata_store == metadata_store_kind::dynamodb && c.table.empty()) {
         reject("THUMBNAILS_TABLE", "a table name when THUMBNAILS_METADATA_STORE is dynamodb", "");

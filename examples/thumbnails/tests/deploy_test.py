@@ -14,13 +14,15 @@ Usage: deploy_test.py --muster CLI --zip ZIP --samples TOOL --origin TOOL --work
 import argparse
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
 import sys
-import threading
 import zipfile
+
+# The demo's driver starts and stops thumbnails_origin the same way.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "demo"))
+from demo import origin_process  # noqa: E402
 
 
 def unpack(zip_path, root):
@@ -37,29 +39,6 @@ def unpack(zip_path, root):
             mode = (info.external_attr >> 16) & 0o777
             if mode:
                 os.chmod(target, mode)
-
-
-class Origin:
-    """thumbnails_origin serving a directory, stopped on exit."""
-
-    def __init__(self, tool, root):
-        self.proc = subprocess.Popen([tool, "--root", root], stdout=subprocess.PIPE, text=True)
-        first = []
-        reader = threading.Thread(target=lambda: first.append(self.proc.stdout.readline()))
-        reader.start()
-        reader.join(30)
-        m = re.match(r"listening on (http://127\.0\.0\.1:\d+)", first[0] if first else "")
-        if not m:
-            self.proc.kill()
-            raise SystemExit(f"thumbnails_origin did not start: {first!r}")
-        self.url = m.group(1)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        self.proc.wait(30)
 
 
 def main():
@@ -92,7 +71,8 @@ def main():
         command = [os.path.join(root, "bootstrap")]
         where = "from the unpacked zip (not root: no chroot)"
 
-    with Origin(args.origin, samples) as origin:
+    origin = origin_process(args.origin, samples, 3000, os.path.join(args.work, "origin.log"))
+    try:
         records = [{"messageId": f"good-{i}", "body": origin.url + path}
                    for i, path in enumerate(good)]
         records.append({"messageId": "missing", "body": f"{origin.url}/images/absent.jpg"})
@@ -109,6 +89,8 @@ def main():
              "--env", "THUMBNAILS_OUTPUT_DIR=/tmp/out", "--env", "MUSTER_METRICS=off",
              "--"] + command,
             capture_output=True, text=True, timeout=180)
+    finally:
+        origin.stop()
     if run.returncode != 0:
         raise SystemExit(f"the zip's bootstrap failed {where} ({run.returncode}):\n"
                          f"{run.stdout}\n{run.stderr}")
