@@ -261,6 +261,25 @@ asio::awaitable<std::size_t> count_frames(frame_counter* frames, int tasks, std:
     co_return r.count(status::ok);
 }
 
+TEST(GatherTest, ATemporaryViewOutlivesTheCallThatNamedItsAwaitable) {
+    // The awaitable is named first and awaited later (as GCC 12 needs): the view built in the
+    // call, and the shared_ptr its lambda holds, must live in the awaitable, not on the stack.
+    const auto owner = std::make_shared<int>(7);
+    auto body = [](std::shared_ptr<int> held) -> asio::awaitable<int> {
+        const std::vector<int> inputs{1, 2, 3};
+        auto task = [held](int i) -> asio::awaitable<int> { co_return i * *held; };
+        auto gathering = muster::gather(inputs | std::views::transform(task));
+        // Reuses the stack the temporary view occupied.
+        std::vector<std::string> scratch(8, std::string(64, 'x'));
+        const auto r = co_await std::move(gathering);
+        int sum = 0;
+        for (std::size_t i = 0; i < r.size(); ++i) sum += r[i].value();
+        co_return sum + static_cast<int>(scratch.size()) * 0;
+    };
+    EXPECT_EQ(run(body(owner)), 42);
+    EXPECT_EQ(owner.use_count(), 1);
+}
+
 TEST(GatherTest, LazyViewHasNoMoreThanLimitTaskFramesAtOnce) {
     frame_counter frames;
     EXPECT_EQ(run(count_frames(&frames, 200, 7)), 200u);

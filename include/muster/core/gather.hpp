@@ -67,16 +67,32 @@ namespace muster {
 ///     if (!r[i].ok()) log(urls[i], r[i].status(), r[i].message());
 /// @endcode
 template <detail::task_range R>
-boost::asio::awaitable<results<detail::range_task_value_t<R>>> gather(R&& range, options o = {}) {
-    using T = detail::range_task_value_t<R>;
-    using V = std::views::all_t<R>;
-    auto view = std::views::all(std::forward<R>(range));
-    co_await detail::throw_if_already_cancelled();
-    auto c = std::make_shared<detail::range_collector<T, V>>(
-        co_await boost::asio::this_coro::executor, std::move(o), false, std::move(view));
+boost::asio::awaitable<results<detail::range_task_value_t<R>>> gather(R&& range, options o = {});
+
+namespace detail {
+
+/// gather's coroutine. It takes the view by value: the awaitable starts suspended, so a
+/// reference to the caller's range (a temporary view, when the awaitable is named before it
+/// is awaited) would dangle by the time the body runs.
+template <class T, class V>
+boost::asio::awaitable<results<T>> gather_view(V view, options o) {
+    co_await throw_if_already_cancelled();
+    auto c = std::make_shared<range_collector<T, V>>(co_await boost::asio::this_coro::executor,
+                                                     std::move(o), false, std::move(view));
     c->start(c);
     co_await c->async_wait_done(boost::asio::use_awaitable);
     co_return c->take_results();
+}
+
+}  // namespace detail
+
+/// Not a coroutine itself: the range is taken at the call, an rvalue (a view, a container)
+/// moved into the returned awaitable, an lvalue container referred to (it must outlive the
+/// `co_await`; its tasks are moved out as they start).
+template <detail::task_range R>
+boost::asio::awaitable<results<detail::range_task_value_t<R>>> gather(R&& range, options o) {
+    return detail::gather_view<detail::range_task_value_t<R>>(
+        std::views::all(std::forward<R>(range)), std::move(o));
 }
 
 namespace detail {
