@@ -1,8 +1,10 @@
 #include "aws_stores.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include <boost/json/array.hpp>
@@ -96,14 +98,46 @@ asio::awaitable<void> dynamodb_store::commit(std::vector<metadata_record> record
 
 asio::awaitable<std::vector<std::string>> dynamodb_store::committed_keys(
     std::vector<std::string> thumbnail_keys) {
+    // BatchGetItem, 100 keys a request (DynamoDB's limit), consistent reads. Keys DynamoDB
+    // leaves unprocessed (throttling, the 16 MB response limit) are asked for again.
+    constexpr std::size_t keys_per_request = 100;
+    constexpr int rounds = 5;
     std::vector<std::string> committed;
-    muster::aws::get_item_options o;
-    o.consistent_read = true;
-    o.projection_expression = "thumbnail_key";
-    for (auto& key : thumbnail_keys) {
-        auto get = ddb_.get_item(table_, json::object{{"thumbnail_key", attr::s(key)}}, o);
-        const auto item = co_await std::move(get);
-        if (item) committed.push_back(std::move(key));
+    for (std::size_t first = 0; first < thumbnail_keys.size(); first += keys_per_request) {
+        json::array keys;
+        const std::size_t last = std::min(thumbnail_keys.size(), first + keys_per_request);
+        for (std::size_t i = first; i < last; ++i) {
+            keys.push_back(json::object{{"thumbnail_key", attr::s(thumbnail_keys[i])}});
+        }
+        for (int round = 0; !keys.empty(); ++round) {
+            if (round == rounds) {
+                throw std::runtime_error("BatchGetItem left " + std::to_string(keys.size()) +
+                                         " keys unprocessed after " + std::to_string(rounds) +
+                                         " rounds");
+            }
+            json::object request{
+                {"RequestItems",
+                 json::object{{table_, json::object{{"Keys", std::move(keys)},
+                                                    {"ConsistentRead", true},
+                                                    {"ProjectionExpression", "thumbnail_key"}}}}}};
+            auto get = ddb_.call("BatchGetItem", std::move(request));
+            const json::object answer = co_await std::move(get);
+            keys = json::array();
+            if (const auto* items = answer.if_contains("Responses")) {
+                if (const auto* found = items->as_object().if_contains(table_)) {
+                    for (const auto& item : found->as_array()) {
+                        if (auto key = attr::get_string(item.as_object(), "thumbnail_key")) {
+                            committed.push_back(std::move(*key));
+                        }
+                    }
+                }
+            }
+            if (const auto* left = answer.if_contains("UnprocessedKeys")) {
+                if (const auto* mine = left->as_object().if_contains(table_)) {
+                    keys = mine->as_object().at("Keys").as_array();
+                }
+            }
+        }
     }
     co_return committed;
 }

@@ -44,7 +44,9 @@ class s3_store final : public thumbnail_store {
 /// attribute `thumbnail_key` (the SAM template creates it so). A source has
 /// one thumbnail key (`thumbnail_key(url, format)`), so this is the
 /// interface's "keyed by source": the newest record of a source replaces the
-/// older one, and `committed_keys` is one consistent `GetItem` per key.
+/// older one, and `committed_keys` reads the keys with consistent
+/// `BatchGetItem`s of up to 100 keys, unprocessed keys asked for again (at
+/// most 5 rounds, then an error).
 ///
 /// `commit` writes the batch with `BatchWriteItem` (25 items a request,
 /// unprocessed items retried by `muster::aws`). DynamoDB's transactions take

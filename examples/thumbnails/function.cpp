@@ -9,6 +9,7 @@
 #include <exception>
 #include <map>
 #include <optional>
+#include <ranges>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -24,6 +25,7 @@
 #include <boost/json/value_to.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <muster/core/gather.hpp>
 #include <muster/core/offload.hpp>
 #include <muster/core/options.hpp>
 #include <muster/core/trace.hpp>
@@ -342,6 +344,9 @@ json::value all_failed(const lambda::batch_response& r) {
     return json::object{{"batchItemFailures", std::move(failures)}};
 }
 
+/// Thumbnails removed at once by the clean-up of a batch.
+constexpr std::size_t removal_limit = 16;
+
 /// Removes the thumbnails under `keys` that nobody needs any more: no batch still running
 /// claims them and no committed row refers to them. Returns how many were removed; failures
 /// are logged (the records concerned are reported failed either way).
@@ -373,15 +378,25 @@ asio::awaitable<std::size_t> remove_unneeded(std::shared_ptr<thumbnail_function:
                   e.what());
         keep.insert(marked.begin(), marked.end());
     }
-    std::size_t removed = 0;
+    std::vector<std::string> unneeded;
     for (const auto& key : marked) {
-        if (keep.count(key)) continue;
-        try {
-            auto remove = self->thumbnails->remove(key);
-            co_await std::move(remove);
+        if (!keep.count(key)) unneeded.push_back(key);
+    }
+    // Side by side: a batch whose commit failed may have a thumbnail per record to remove, and
+    // one S3 DELETE after the other would spend its reserve.
+    auto remove_one = [self](const std::string& key) { return self->thumbnails->remove(key); };
+    muster::options o;
+    o.limit = removal_limit;
+    o.name = "removals";
+    auto removing = muster::gather(unneeded | std::views::transform(remove_one), o);
+    const auto outcomes = co_await std::move(removing);
+    std::size_t removed = 0;
+    for (std::size_t i = 0; i < unneeded.size(); ++i) {
+        if (outcomes[i].ok()) {
             ++removed;
-        } catch (const std::exception& e) {
-            log.error("cannot remove the thumbnail " + key + " of a failed record: " + e.what());
+        } else {
+            log.error("cannot remove the thumbnail " + unneeded[i] +
+                      " of a failed record: " + outcomes[i].message());
         }
     }
     co_return removed;

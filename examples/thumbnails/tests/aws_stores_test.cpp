@@ -266,6 +266,27 @@ TEST_F(AwsStoresTest, AFailedBatchLeavesNoItemOfItBehind) {
     EXPECT_EQ(committed, std::vector<std::string>{other.thumbnail_key});
 }
 
+TEST_F(AwsStoresTest, CommittedKeysAreReadManyAtATime) {
+    // 130 committed, 20 never written: more keys than one BatchGetItem takes.
+    std::vector<thumbnails::metadata_record> records;
+    for (int i = 0; i < 130; ++i) records.push_back(record("/many/" + std::to_string(i) + ".jpg"));
+    std::vector<std::string> asked;
+    for (const auto& r : records) asked.push_back(r.thumbnail_key);
+    for (int i = 0; i < 20; ++i) asked.push_back(key_of("http://127.0.0.1/absent/" + std::to_string(i)));
+    std::vector<std::string> committed;
+    muster_test::run(with_clients([&](aws::s3, aws::dynamodb ddb) -> asio::awaitable<void> {
+        thumbnails::dynamodb_store store{ddb, table_};
+        auto commit = store.commit(records);
+        co_await std::move(commit);
+        auto keys = store.committed_keys(asked);
+        committed = co_await std::move(keys);
+    }));
+    std::sort(committed.begin(), committed.end());
+    std::vector<std::string> expected(asked.begin(), asked.begin() + 130);
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(committed, expected);
+}
+
 TEST_F(AwsStoresTest, SignedS3SourcesAreReadWithTheFunctionsCredentials) {
     // The bucket is private: s3rver's front refuses unsigned requests. The function reads the
     // notification's objects with presigned GETs, and names them by their s3:// URI.
