@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <muster/core/outcome.hpp>
+#include <muster/core/stable_string.hpp>
 #include <muster/process_pool/errors.hpp>
 #include <muster/process_pool/work.hpp>
 
@@ -24,7 +25,10 @@ class process_pool_impl;
 }
 
 /// How a `process_pool` sizes, limits and times its workers. Every field
-/// has a usable default.
+/// has a usable default. Safe to write inline, even inside a `co_await`
+/// expression under GCC 12 (`muster::process_pool pool{co_await
+/// asio::this_coro::executor, {.workers = 2}};`): every member survives
+/// being copied bit by bit (see the README's compiler section).
 struct process_pool_options {
     /// Worker processes; 0 means `default_cpu_count()` (the CPU pool's size:
     /// `MUSTER_CPU_THREADS`, else the cgroup CPU quota, else the hardware).
@@ -66,7 +70,7 @@ struct process_pool_options {
     /// (`/proc/self/exe`). Another program must call
     /// `process_pool::worker_main_if_requested` first thing in its `main`
     /// and register the same work functions.
-    std::string executable;
+    muster::stable_string executable;
 
     /// How long a new worker may take to report that it is ready.
     clock::duration start_timeout = std::chrono::seconds(10);
