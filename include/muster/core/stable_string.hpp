@@ -89,6 +89,9 @@ class stable_string {
     friend bool operator==(const stable_string& a, std::string_view b) noexcept {
         return a.view() == b;
     }
+    friend bool operator==(const stable_string& a, const std::string& b) noexcept {
+        return a.view() == std::string_view(b);
+    }
     friend bool operator==(const stable_string& a, const char* b) noexcept {
         return a.view() == std::string_view(b ? b : "");
     }
