@@ -145,8 +145,9 @@ asio::awaitable<put_result> put(state_ptr st, std::string bucket, std::string ke
                                 put_options o) {
     detail::call c = call_of(*st, "PUT", bucket, key);
     c.request.headers = std::move(o.headers);
-    c.request.headers.set("Content-Type",
-                          o.content_type.empty() ? "application/octet-stream" : o.content_type);
+    c.request.headers.set("Content-Type", o.content_type.empty()
+                                              ? std::string_view("application/octet-stream")
+                                              : o.content_type.view());
     for (const auto& [name, value] : o.metadata) c.request.headers.set("x-amz-meta-" + name, value);
     c.request.body = std::move(body);
     auto sending = detail::send(st->client, st->cfg.retry, std::move(c));

@@ -49,7 +49,7 @@ std::shared_ptr<ssl::context> make_tls_context(const options& o, const std::stri
                         "cannot load extra_ca_file " + o.extra_ca_file + ": " + ec.message());
     }
     if (!o.extra_ca_pem.empty()) {
-        ctx->add_certificate_authority(boost::asio::buffer(o.extra_ca_pem), ec);
+        ctx->add_certificate_authority(boost::asio::buffer(o.extra_ca_pem.view()), ec);
         if (ec) throw error(error_kind::tls, url, "cannot load extra_ca_pem: " + ec.message());
     }
     ctx->set_verify_mode(o.verify_peer ? ssl::verify_peer : ssl::verify_none);

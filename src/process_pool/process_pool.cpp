@@ -4,6 +4,7 @@
 #include <muster/process_pool/process_pool.hpp>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -78,6 +79,18 @@ std::string mebibytes(std::size_t bytes) { return std::to_string(bytes >> 20) + 
 
 int open_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
+/// Whether child `pid` has ended, without reaping it (WNOWAIT), so that its
+/// process group id cannot be reused before the group is killed.
+bool has_ended(pid_t pid) {
+    siginfo_t info{};
+    int rc = 0;
+    while ((rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT)) < 0 &&
+           errno == EINTR) {
+    }
+    // ECHILD: reaped already (not by the pool); it has ended all the same.
+    return rc == 0 ? info.si_pid == pid : errno == ECHILD;
+}
+
 /// A descriptor moved above the standard ones and descriptor 3, so that
 /// dup2 onto 3 in the child always makes a fresh, inheritable copy.
 int move_high(int fd) {
@@ -124,6 +137,10 @@ struct pool_worker {
         busy,      // running `current`
         dying,     // killed, or found dead; waits for both its exit and its channel's end
     };
+    // An idle worker has nothing pending on the executor (no read, no exit
+    // watch, no timer), so an io_context whose tasks are all done runs out
+    // of work and `run()` returns; it is checked when it is next handed a
+    // task instead (`process_pool_impl::usable`).
     enum class end_reason : std::uint8_t { none, timeout, cancelled, garbage, silent, shutdown };
 
     explicit pool_worker(const asio::any_io_executor& ex) : socket(ex), pidfd(ex), timer(ex) {}
@@ -143,6 +160,8 @@ struct pool_worker {
     bool wait_status_known = false;
     bool channel_closed = false;
     bool retired = false;
+    bool reading = false;           // a read of its channel is pending
+    unsigned watch_generation = 0;  // the current exit watch; 0: none pending
     proto::frame_header in_header{};
     proto::frame_header out_header{};
     std::string body;
@@ -371,9 +390,46 @@ class process_pool_impl : public std::enable_shared_from_this<process_pool_impl>
                 return w->state == pool_worker::phase::idle;
             });
             if (it == workers_.end()) return;
+            auto w = *it;
+            if (!usable(w)) {
+                ensure_workers();
+                continue;
+            }
             auto t = std::move(queue_.front());
             queue_.pop_front();
-            assign(*it, t);
+            assign(w, t);
+        }
+    }
+
+    /// Whether idle `w` can take a task. Nothing watches an idle worker, so
+    /// this is where its death is noticed: one that exited, or whose channel
+    /// has anything to say (an end, or a frame nobody asked for), is killed,
+    /// reaped and dropped, and the caller starts a replacement.
+    bool usable(const std::shared_ptr<pool_worker>& w) {
+        if (!has_ended(w->pid)) {
+            pollfd p{w->socket.native_handle(), POLLIN | POLLRDHUP, 0};
+            if (::poll(&p, 1, 0) == 0) return true;
+        }
+        ::kill(-w->pid, SIGKILL);
+        ::kill(w->pid, SIGKILL);
+        int status = 0;
+        while (::waitpid(w->pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        w->exited = true;
+        w->state = pool_worker::phase::dying;
+        w->retired = true;
+        close_worker(*w);
+        auto it = std::find(workers_.begin(), workers_.end(), w);
+        if (it != workers_.end()) workers_.erase(it);
+        return false;
+    }
+
+    /// `w` just became idle: stop watching it, so it holds no work.
+    void park(const std::shared_ptr<pool_worker>& w) {
+        if (w->watch_generation != 0) {
+            w->watch_generation = 0;
+            boost::system::error_code ignored;
+            w->pidfd.cancel(ignored);
         }
     }
 
@@ -385,6 +441,9 @@ class process_pool_impl : public std::enable_shared_from_this<process_pool_impl>
             const auto own = clock::now() + *opts_.task_timeout;
             if (own < t->deadline) arm_task_timer(t, own, true);
         }
+        // Watch it again while it works: its death or its answer ends the task.
+        if (!w->reading) read_header(w);
+        if (w->watch_generation == 0) watch_exit(w);
         w->out_header = proto::make_header(proto::frame_kind::request, t->id, t->function.size(),
                                            t->input.size());
         std::array<asio::const_buffer, 3> frame{asio::buffer(&w->out_header, sizeof w->out_header),
@@ -517,15 +576,28 @@ class process_pool_impl : public std::enable_shared_from_this<process_pool_impl>
     }
 
     void watch_exit(const std::shared_ptr<pool_worker>& w) {
+        if (++watch_generations_ == 0) ++watch_generations_;
+        const unsigned gen = watch_generations_;
+        w->watch_generation = gen;
         w->pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
-                            [self = shared_from_this(), w](boost::system::error_code ec) {
-                                if (w->retired) return;
+                            [self = shared_from_this(), w, gen](boost::system::error_code ec) {
+                                // A watch parked meanwhile (or replaced) no longer counts.
+                                if (w->retired || w->watch_generation != gen) return;
+                                w->watch_generation = 0;
                                 if (ec) return;  // closed by shutdown
                                 self->exited(w);
                             });
     }
 
     void exited(const std::shared_ptr<pool_worker>& w) {
+        // The pidfd's readiness is only a hint: Asio can hand a readiness
+        // event of a closed descriptor (an idle worker that died and was
+        // dropped) to the new one that reuses its slot. Killing the group of
+        // a live worker on such an event would kill a healthy worker.
+        if (!has_ended(w->pid)) {
+            watch_exit(w);
+            return;
+        }
         // Whatever it started in its process group goes with it; killed
         // before the reap, while the group's id cannot have been reused.
         ::kill(-w->pid, SIGKILL);
@@ -570,8 +642,10 @@ class process_pool_impl : public std::enable_shared_from_this<process_pool_impl>
     // ---- the read loop ------------------------------------------------------
 
     void read_header(const std::shared_ptr<pool_worker>& w) {
+        w->reading = true;
         asio::async_read(w->socket, asio::buffer(&w->in_header, sizeof w->in_header),
                          [self = shared_from_this(), w](boost::system::error_code ec, std::size_t) {
+                             w->reading = false;
                              if (w->retired) return;
                              if (ec) return self->channel_ended(w);
                              self->header_read(w);
@@ -599,8 +673,10 @@ class process_pool_impl : public std::enable_shared_from_this<process_pool_impl>
                 break;  // read on to the end; whatever comes no longer counts
         }
         w->body.resize(std::size_t{h.name_length} + h.payload_length);
+        w->reading = true;
         asio::async_read(w->socket, asio::buffer(w->body),
                          [self = shared_from_this(), w](boost::system::error_code ec, std::size_t) {
+                             w->reading = false;
                              if (w->retired) return;
                              if (ec) return self->channel_ended(w);
                              self->body_read(w);
@@ -631,7 +707,11 @@ class process_pool_impl : public std::enable_shared_from_this<process_pool_impl>
             dispatch();
         }
         std::string().swap(w->body);
-        read_header(w);
+        if (w->state == pool_worker::phase::idle) {
+            park(w);
+        } else if (!w->reading) {
+            read_header(w);
+        }
     }
 
     void garbage(const std::shared_ptr<pool_worker>& w, std::string what) {
@@ -768,6 +848,7 @@ class process_pool_impl : public std::enable_shared_from_this<process_pool_impl>
     std::size_t size_ = 0;
     std::size_t spawned_ = 0;
     std::uint32_t next_id_ = 1;
+    unsigned watch_generations_ = 0;
     bool shut_down_ = false;
     std::vector<std::shared_ptr<pool_worker>> workers_;
     std::deque<std::shared_ptr<pool_task>> queue_;

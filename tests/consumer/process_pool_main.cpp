@@ -19,18 +19,14 @@ int main(int argc, char** argv) {
     if (auto code = muster::process_pool::worker_main_if_requested(argc, argv)) return *code;
     boost::asio::io_context io;
     std::string answer;
-    {
-        muster::process_pool_options options;
-        options.workers = 1;
-        muster::process_pool pool(io.get_executor(), options);
-        bool done = false;
-        boost::asio::co_spawn(io, pool.run("reverse", "looc"),
-                              [&](std::exception_ptr e, std::string r) {
-                                  if (!e) answer = std::move(r);
-                                  done = true;
-                              });
-        while (!done) io.run_one();
-    }
+    muster::process_pool_options options;
+    options.workers = 1;
+    muster::process_pool pool(io.get_executor(), options);
+    boost::asio::co_spawn(io, pool.run("reverse", "looc"),
+                          [&](std::exception_ptr e, std::string r) {
+                              if (!e) answer = std::move(r);
+                          });
+    // Returns once the task is done: the idle worker holds no work.
     io.run();
     return answer == "cool" ? 0 : 1;
 }

@@ -103,4 +103,7 @@ if(MODE STREQUAL "find_package")
     find_program(aws_consumer muster_aws_consumer
         PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
     run_step("run the AWS consumer" ${aws_consumer})
+    find_program(co_await_consumer muster_co_await_consumer
+        PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
+    run_step("run the co_await consumer" ${co_await_consumer})
 endif()

@@ -16,6 +16,7 @@
 #include <boost/asio.hpp>
 
 #include "handoff_probe.hpp"
+#include "run_returns.hpp"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -160,6 +161,22 @@ TEST(CpuPoolTest, PoolIsOneProcessWideInstance) {
 TEST(OffloadTest, ReturnsTheFunctionsValue) {
     asio::io_context io;
     EXPECT_EQ(run(io, muster::offload([] { return 6 * 7; })), 42);
+}
+
+/// The CPU pool lives for the whole process and its threads stay warm, but
+/// it holds no work on the io_context between calls: `io.run()` returns
+/// once the last offloaded call is done, without closing anything.
+TEST(OffloadTest, IoRunReturnsOnceTheLastCallIsDoneThoughThePoolStaysWarm) {
+    asio::io_context io;
+    int sum = 0;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            for (int i = 1; i <= 3; ++i) sum += co_await muster::offload([i] { return i * 10; });
+        },
+        asio::detached);
+    ASSERT_TRUE(muster_test::run_returns(io)) << "the CPU pool kept io.run() from returning";
+    EXPECT_EQ(sum, 60);
 }
 
 TEST(OffloadTest, VoidFunctionCompletesAfterItRan) {

@@ -14,6 +14,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -23,6 +24,7 @@
 #include <muster/core/scope.hpp>
 #include <muster/http.hpp>
 
+#include "../core/run_returns.hpp"
 #include "../core/test_support.hpp"
 #include "test_server.hpp"
 
@@ -149,6 +151,32 @@ TEST_F(ClientTest, KeepAliveReusesOneConnection) {
     EXPECT_EQ(s.opened, 1u);
     EXPECT_EQ(s.idle, 1u);
     EXPECT_EQ(s.in_use, 0u);
+}
+
+/// A client that outlives `io.run()`, as one made in `main` does: once the
+/// last request is done, its idle keep-alive connection (and its idle
+/// timeout) holds no work, so `io.run()` returns without a `close_idle()`;
+/// the connection is still pooled and serves the next run.
+TEST_F(ClientTest, IoRunReturnsWhileAKeepAliveConnectionIsIdle) {
+    asio::io_context io;
+    http::options o;
+    o.idle_timeout = 1h;
+    http::client c{io.get_executor(), o};
+    int status = 0;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { status = (co_await c.get(server.url("/ok"))).status; },
+        asio::detached);
+    ASSERT_TRUE(muster_test::run_returns(io)) << "an idle connection kept io.run() from returning";
+    EXPECT_EQ(status, 200);
+    EXPECT_EQ(c.stats(server.origin()).idle, 1u);
+
+    io.restart();
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { status = (co_await c.get(server.url("/ok"))).status; },
+        asio::detached);
+    ASSERT_TRUE(muster_test::run_returns(io));
+    EXPECT_EQ(status, 200);
+    EXPECT_EQ(server.accepted(), 1u);
 }
 
 TEST_F(ClientTest, ConnectionCloseIsNotReused) {

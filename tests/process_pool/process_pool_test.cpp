@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -30,6 +31,7 @@
 #include <muster/core/group.hpp>
 #include <muster/core/scope.hpp>
 
+#include "../core/run_returns.hpp"
 #include "../core/test_support.hpp"
 
 namespace {
@@ -509,6 +511,79 @@ asio::awaitable<void> shutdown_kills() {
 }
 
 TEST(ProcessPoolTest, ShutdownKillsTheWorkersAndFailsPendingTasks) { run(shutdown_kills()); }
+
+// ---- idle workers hold no work -----------------------------------------------
+
+/// The header's example: a pool on an io_context, one coroutine gathering
+/// `pool.run` tasks, then `io.run()`, which must return once they are done
+/// although the pool (and its warm workers) outlives it.
+TEST(ProcessPoolTest, IoRunReturnsOnceTheTasksAreDoneAsInTheHeaderExample) {
+    asio::io_context io;
+    process_pool pool(io.get_executor(), workers(2));
+    std::string first, second, third;
+    status crashed = status::ok;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto r = co_await muster::gather(pool.run("echo", "a"), pool.run("echo", "b"),
+                                             pool.run("segfault", ""));
+            first = std::get<0>(r).value();
+            second = std::get<1>(r).value();
+            crashed = std::get<2>(r).status();
+        },
+        asio::detached);
+    ASSERT_TRUE(muster_test::run_returns(io)) << "idle workers kept io.run() from returning";
+    EXPECT_EQ(first, "a");
+    EXPECT_EQ(second, "b");
+    EXPECT_EQ(crashed, status::failed);
+    // The workers stay warm across io.run() calls, the crashed one replaced.
+    EXPECT_EQ(pool.worker_pids().size(), 2u);
+    const auto started = pool.workers_started();
+
+    io.restart();
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { third = co_await pool.run("echo", "c"); },
+        asio::detached);
+    ASSERT_TRUE(muster_test::run_returns(io));
+    EXPECT_EQ(third, "c");
+    EXPECT_EQ(pool.workers_started(), started);
+}
+
+/// Nothing watches an idle worker, so its death is noticed when it is next
+/// handed a task: it is reaped then (no zombie stays) and replaced, and the
+/// task runs in the replacement rather than failing.
+TEST(ProcessPoolTest, AWorkerThatDiesWhileIdleIsReapedAndReplacedBeforeItsNextTask) {
+    asio::io_context io;
+    process_pool pool(io.get_executor(), workers(1));
+    std::string answer;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { answer = co_await pool.run("echo", "one"); },
+        asio::detached);
+    ASSERT_TRUE(muster_test::run_returns(io));
+    ASSERT_EQ(answer, "one");
+    ASSERT_EQ(pool.worker_pids().size(), 1u);
+    const int idle_pid = pool.worker_pids()[0];
+
+    ASSERT_EQ(::kill(idle_pid, SIGKILL), 0);
+    for (int i = 0; i < 500 && process_exists(idle_pid); ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_FALSE(process_exists(idle_pid));
+
+    io.restart();
+    std::optional<muster::outcome<std::string>> o;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { o = co_await outcome_of(&pool, "echo", "two"); },
+        asio::detached);
+    ASSERT_TRUE(muster_test::run_returns(io));
+    ASSERT_TRUE(o.has_value());
+    EXPECT_EQ(o->value_or("failed: " + o->message()), "two");
+    EXPECT_EQ(pool.workers_started(), 2u);
+    const auto pids = pool.worker_pids();
+    ASSERT_EQ(pids.size(), 1u);
+    EXPECT_NE(pids[0], idle_pid);
+    const auto c = count_children();
+    EXPECT_EQ(c.zombies, 0);
+    EXPECT_EQ(c.live, 1);
+}
 
 TEST(ProcessPoolTest, WorkersDieWithTheirParent) {
     int out[2];

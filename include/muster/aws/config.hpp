@@ -10,18 +10,24 @@
 #include <string_view>
 
 #include <muster/core/options.hpp>
+#include <muster/core/stable_string.hpp>
 
 namespace muster::aws {
 
 /// An access key pair, with the session token of temporary credentials
 /// (always present on Lambda).
 ///
+/// Its fields are `muster::stable_string`s, so credentials written inline
+/// in a `co_await` expression survive GCC 12 (see the README's compiler
+/// section); each distinct key stays in memory until the program ends, as
+/// it does in the environment it usually comes from.
+///
 /// Thread-safety: a plain value type.
 struct credentials {
-    std::string access_key_id;
-    std::string secret_access_key;
+    muster::stable_string access_key_id;
+    muster::stable_string secret_access_key;
     /// Sent as `X-Amz-Security-Token` when not empty.
-    std::string session_token;
+    muster::stable_string session_token;
 };
 
 /// What every AWS client of muster needs: whom to sign as, where, and how
@@ -40,6 +46,13 @@ struct credentials {
 /// the deadline of the calling scope. The default makes 3 attempts, starting
 /// at 50 ms, as AWS's SDKs do in their standard mode.
 ///
+/// Safe to write inline, even inside a `co_await` expression under GCC 12
+/// (`muster::aws::s3 s3{muster::http::client{co_await
+/// asio::this_coro::executor, {}}, {.region = "eu-west-1"}};`): its strings
+/// are `muster::stable_string`s. The exception is a `retry.retry_if`
+/// holding a callable with captures that own memory: name such a
+/// configuration before the `co_await`.
+///
 /// Thread-safety: a plain value type.
 ///
 /// @code
@@ -49,13 +62,13 @@ struct credentials {
 struct config {
     aws::credentials credentials;
     /// The region requests are signed for and public endpoints are in.
-    std::string region = "us-east-1";
+    muster::stable_string region = "us-east-1";
     /// Base URL for every service (`AWS_ENDPOINT_URL`); empty: AWS's own.
-    std::string endpoint;
+    muster::stable_string endpoint;
     /// Base URL for S3 (`AWS_ENDPOINT_URL_S3`); empty: `endpoint`.
-    std::string s3_endpoint;
+    muster::stable_string s3_endpoint;
     /// Base URL for DynamoDB (`AWS_ENDPOINT_URL_DYNAMODB`); empty: `endpoint`.
-    std::string dynamodb_endpoint;
+    muster::stable_string dynamodb_endpoint;
     /// Always address buckets by path (`endpoint/bucket/key`). Path style is
     /// used anyway with an endpoint override, an IP address, or a bucket
     /// name that cannot be a host name.

@@ -14,6 +14,7 @@
 
 #include <muster/aws/config.hpp>
 #include <muster/aws/error.hpp>
+#include <muster/core/stable_string.hpp>
 #include <muster/http/client.hpp>
 #include <muster/http/headers.hpp>
 
@@ -39,9 +40,14 @@ struct object {
 };
 
 /// Optional settings of `s3::put_object`.
+///
+/// GCC 12: written inline in the `co_await` expression
+/// (`co_await s3.put_object(b, k, body, {.content_type = "image/png"})`) it
+/// is safe only while `metadata` and `headers` stay empty; name options
+/// that carry them first (see the README's compiler caveat).
 struct put_options {
     /// `Content-Type`; empty: `application/octet-stream`.
-    std::string content_type;
+    muster::stable_string content_type;
     /// User metadata, sent as `x-amz-meta-<name>`.
     std::vector<std::pair<std::string, std::string>> metadata;
     /// Extra headers (`Cache-Control`, `x-amz-storage-class`...), signed with the rest.

@@ -95,16 +95,21 @@ class client {
     /// `extra_ca_pem`) is loaded on the first https request, which fails
     /// with `error_kind::tls` if it cannot be.
     ///
-    /// GCC 12: get the executor first (`auto ex = co_await
-    /// this_coro::executor; client c{ex, o};`); options passed in the same
-    /// expression as a `co_await` are destroyed twice (see the README's
-    /// compiler caveat).
+    /// Options written inline are fine, even in the same expression as a
+    /// `co_await` under GCC 12 (`client c{co_await
+    /// asio::this_coro::executor, {.user_agent = "me"}};`), unless their
+    /// `retry.retry_if` holds a callable with captures: name those options
+    /// first (see the README's compiler caveat).
     client(boost::asio::any_io_executor ex, http::options o);
     /// A client with default options.
     explicit client(boost::asio::any_io_executor ex);
 
     /// Sends `r` and returns the response. See the class for completion,
     /// errors, timeouts and cancellation.
+    ///
+    /// GCC 12: build `r` as a named variable, not inline in the `co_await`
+    /// expression (`co_await c.request({.method = "POST", ...})` frees its
+    /// strings twice; see the README's compiler caveat).
     boost::asio::awaitable<response> request(http::request r) const;
 
     /// Sends `r` and streams the final response's body to `sink` instead of

@@ -12,6 +12,7 @@
 
 #include <muster/core/options.hpp>
 #include <muster/core/outcome.hpp>
+#include <muster/core/stable_string.hpp>
 
 namespace muster::http {
 
@@ -22,6 +23,12 @@ namespace muster::http {
 /// Every time limit is also bounded by the deadline of the scope the request
 /// runs in (`muster::remaining()`): inside a `gather` with a `task_timeout`,
 /// or inside a Lambda invocation, a request never outlives its task.
+///
+/// Safe to write inline, even inside a `co_await` expression under GCC 12
+/// (`muster::http::client c{co_await asio::this_coro::executor, {.user_agent
+/// = "me"}};`): its strings are `muster::stable_string`s. The exception is a
+/// `retry.retry_if` holding a callable with captures that own memory: name
+/// such options before the `co_await` (see the README's compiler section).
 struct options {
     /// Most connections open at once to one origin (scheme, host, port),
     /// idle ones included. Further requests wait for a free connection; the
@@ -60,14 +67,14 @@ struct options {
     /// A PEM file with extra CA certificates to trust, besides the system
     /// bundle (`SSL_CERT_FILE`, `/etc/ssl/certs/ca-certificates.crt` or
     /// `/etc/pki/tls/certs/ca-bundle.crt`, the first that exists).
-    std::string extra_ca_file;
+    muster::stable_string extra_ca_file;
 
     /// PEM text of extra CA certificates to trust (same role as
     /// `extra_ca_file`, for certificates generated in memory).
-    std::string extra_ca_pem;
+    muster::stable_string extra_ca_pem;
 
     /// Sent as `User-Agent` unless the request sets one; empty sends none.
-    std::string user_agent = "muster-http";
+    muster::stable_string user_agent = "muster-http";
 
     /// Follow redirects (301, 302, 303, 307, 308 with a `Location`), at
     /// most `max_redirects` in a row; one more is
@@ -104,9 +111,9 @@ struct options {
     /// list of hosts, domains (`example.com` also covers `a.example.com`) and
     /// addresses, or `*`. A value that is not an http:// URL makes the client's
     /// constructor throw `std::invalid_argument`.
-    std::optional<std::string> http_proxy;
-    std::optional<std::string> https_proxy;
-    std::optional<std::string> no_proxy;
+    std::optional<muster::stable_string> http_proxy;
+    std::optional<muster::stable_string> https_proxy;
+    std::optional<muster::stable_string> no_proxy;
 
     /// Send the running Lambda invocation's trace id as `X-Amzn-Trace-Id`
     /// unless the request sets one: the trace id of the root scope the

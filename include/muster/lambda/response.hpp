@@ -20,6 +20,10 @@ namespace muster::lambda {
 /// co_return muster::lambda::response::json({{"ok", true}});
 /// co_return muster::lambda::response{"plain text", "text/plain"};
 /// @endcode
+///
+/// GCC 12: never write a `co_await` inside its braces
+/// (`response{.body = co_await render()}` frees the body twice); await into
+/// a variable first (see the README's compiler caveat).
 struct response {
     std::string body;
     std::string content_type = "application/json";

@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <muster/core/outcome.hpp>
+#include <muster/core/stable_string.hpp>
 #include <muster/process_pool/errors.hpp>
 #include <muster/process_pool/work.hpp>
 
@@ -24,7 +25,10 @@ class process_pool_impl;
 }
 
 /// How a `process_pool` sizes, limits and times its workers. Every field
-/// has a usable default.
+/// has a usable default. Safe to write inline, even inside a `co_await`
+/// expression under GCC 12 (`muster::process_pool pool{co_await
+/// asio::this_coro::executor, {.workers = 2}};`): every member survives
+/// being copied bit by bit (see the README's compiler section).
 struct process_pool_options {
     /// Worker processes; 0 means `default_cpu_count()` (the CPU pool's size:
     /// `MUSTER_CPU_THREADS`, else the cgroup CPU quota, else the hardware).
@@ -66,7 +70,7 @@ struct process_pool_options {
     /// (`/proc/self/exe`). Another program must call
     /// `process_pool::worker_main_if_requested` first thing in its `main`
     /// and register the same work functions.
-    std::string executable;
+    muster::stable_string executable;
 
     /// How long a new worker may take to report that it is ready.
     clock::duration start_timeout = std::chrono::seconds(10);
@@ -81,7 +85,14 @@ struct process_pool_options {
 /// length-prefixed frames. `main` must begin with
 /// `worker_main_if_requested`, which turns such a process into a worker. All
 /// workers start together on the first `run` (or on `start()`) and stay warm;
-/// a worker that dies, for whatever reason, is replaced at once.
+/// a worker that dies while it works or starts is replaced at once.
+///
+/// Idle workers hold no work on the executor (no read, timer or exit watch
+/// is pending for them), so `io.run()` returns once every task is done, as
+/// in the example below, with the pool and its warm workers still there for
+/// the next `run`. The price: a worker that dies while idle is noticed when
+/// it is next handed a task; it is reaped then (a zombie until that moment,
+/// or until the pool is destroyed) and a replacement runs the task.
 ///
 /// Completion: `run` completes with the function's result once a worker
 /// has returned it, or with an error once the worker is known to be dead or
@@ -109,8 +120,10 @@ struct process_pool_options {
 /// `timeout_error`; running, its worker is killed first.
 ///
 /// Lifetime: the pool must outlive every `run` it started and be destroyed
-/// before its io_context. Destroying it (or `shutdown()`) kills every worker
-/// and reaps it; tasks still pending complete with `operation_aborted`.
+/// before its io_context. It may outlive `io.run()` (nothing needs closing
+/// for `run()` to return). Destroying it (or `shutdown()`) kills every
+/// worker and reaps it; tasks still pending complete with
+/// `operation_aborted`.
 /// Workers also die with the parent: they get `SIGKILL` through
 /// `PR_SET_PDEATHSIG` when the thread that spawned them (the io_context's)
 /// ends. No worker outlives the pool and none is left a zombie.
