@@ -35,11 +35,19 @@ packages=(
     libcurl4-openssl-dev
     # The HTTP client benchmark's floor: wrk against the same local server.
     wrk
-    # The thumbnail example and its demo: libvips decodes, resizes and makes
-    # the sample images (found through pkg-config), SQLite holds the metadata.
+    # The thumbnail example: libjpeg-turbo, libpng and libwebp decode and
+    # encode, linked from their static archives into the deployed function;
+    # SQLite holds the metadata. libvips (found through pkg-config) makes the
+    # demo's sample images and the tests' images, and is the codec benchmark's
+    # baseline; the deployed function does not use it. Pillow is the codec
+    # benchmark's peer (bench/thumbnails/codec_compare.py).
+    libjpeg62-turbo-dev
+    libpng-dev
+    libwebp-dev
     libvips-dev
     libsqlite3-dev
     pkg-config
+    python3-pil
     # The trace timeline's test opens the HTML in headless Chromium and
     # checks the screenshot (tests/core/trace_page_test.py).
     chromium

@@ -7,49 +7,68 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <memory>
-#include <mutex>
+#include <optional>
 #include <sstream>
+#include <string>
+#include <utility>
 #include <vector>
 
-#include <glib.h>
-#include <vips/vips8>
-
 #include "failure.hpp"
+#include "jpeg.hpp"
+#include "orientation.hpp"
+#include "png.hpp"
+#include "resize.hpp"
+#include "webp.hpp"
 
 namespace thumbnails {
 
 namespace {
 
-/// The loaders this function accepts, by vips nickname, and the format each one reads.
-/// Anything else (SVG, PDF, ImageMagick's dozens of formats) is refused before it runs.
-constexpr std::pair<std::string_view, std::string_view> accepted_loaders[] = {
-    {"jpegload_buffer", "jpeg"}, {"pngload_buffer", "png"},   {"webpload_buffer", "webp"},
-    {"gifload_buffer", "gif"},   {"tiffload_buffer", "tiff"}, {"heifload_buffer", "heif"},
+/// The formats this function decodes, and those it recognises only to refuse them by name.
+enum class source_kind { jpeg, png, webp, refused, unknown };
+
+struct sniffed {
+    source_kind kind = source_kind::unknown;
+    std::string_view name;  ///< for `refused`: the format's name
 };
 
-/// The vips error message, on one line, and the error buffer cleared (it is process-wide
-/// and otherwise keeps every message).
-std::string vips_message(const vips::VError& e) {
-    std::string text = e.what();
-    vips_error_clear();
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    std::replace(text.begin(), text.end(), '\n', ';');
-    return text.empty() ? std::string("libvips gave no reason") : text;
+/// The format from the first bytes (its signature), never from a name or a content type.
+sniffed sniff(std::string_view b) {
+    const auto starts = [b](std::string_view magic, std::size_t at = 0) {
+        return b.size() >= at + magic.size() && b.substr(at, magic.size()) == magic;
+    };
+    if (starts("\xff\xd8\xff")) return {source_kind::jpeg, "jpeg"};
+    if (starts("\x89PNG\r\n\x1a\n")) return {source_kind::png, "png"};
+    if (starts("RIFF") && starts("WEBP", 8)) return {source_kind::webp, "webp"};
+    if (starts("GIF87a") || starts("GIF89a")) return {source_kind::refused, "gif"};
+    if (starts(std::string_view("II*\0", 4)) || starts(std::string_view("MM\0*", 4))) {
+        return {source_kind::refused, "tiff"};
+    }
+    if (starts("ftyp", 4)) {
+        for (std::string_view brand :
+             {"heic", "heix", "hevc", "heim", "heis", "mif1", "msf1", "avif", "avis"}) {
+            if (starts(brand, 8))
+                return {source_kind::refused, brand.substr(0, 2) == "av" ? "avif" : "heif"};
+        }
+    }
+    // "BM", the file size, then two reserved words that are zero.
+    if (starts("BM") && starts(std::string_view("\0\0\0\0", 4), 6)) {
+        return {source_kind::refused, "bmp"};
+    }
+    if (starts("%PDF")) return {source_kind::refused, "pdf"};
+    if (starts("<svg") || starts("<?xml")) return {source_kind::refused, "svg or xml"};
+    return {};
 }
 
-struct blob_unref {
-    void operator()(VipsBlob* b) const { vips_area_unref(reinterpret_cast<VipsArea*>(b)); }
-};
-
-struct g_free_deleter {
-    void operator()(void* p) const { g_free(p); }
-};
-
-/// Bytes vips allocated, copied into a string and freed.
-std::string take_buffer(void* data, std::size_t size) {
-    std::unique_ptr<void, g_free_deleter> owned(data);
-    return std::string(static_cast<const char*>(data), size);
+/// The thumbnail's dimensions: `width` x `height` fitted in a `size` square, never enlarged.
+std::pair<int, int> fit(int width, int height, int size) {
+    const int longest = std::max(width, height);
+    if (longest <= size) return {width, height};
+    const auto scaled = [&](int edge) {
+        return std::max(1,
+                        static_cast<int>(std::lround(static_cast<double>(edge) * size / longest)));
+    };
+    return width >= height ? std::pair{size, scaled(height)} : std::pair{scaled(width), size};
 }
 
 /// 1-D area average of `n` samples (stride `stride`) down or up to `m` cells.
@@ -61,8 +80,8 @@ void resample(const double* in, std::size_t n, std::size_t stride, double* out, 
         const double hi = lo + scale;
         double sum = 0;
         for (auto s = static_cast<std::size_t>(lo); s < n && static_cast<double>(s) < hi; ++s) {
-            const double overlap = std::min(hi, static_cast<double>(s + 1)) -
-                                   std::max(lo, static_cast<double>(s));
+            const double overlap =
+                std::min(hi, static_cast<double>(s + 1)) - std::max(lo, static_cast<double>(s));
             if (overlap > 0) sum += overlap * in[s * stride];
         }
         out[d * out_stride] = sum / scale;
@@ -75,12 +94,15 @@ struct pixel_summary {
     rgb average;
 };
 
-pixel_summary summarise_rgba(const std::uint8_t* px, int w, int h) {
-    std::vector<float> luma(static_cast<std::size_t>(w) * static_cast<std::size_t>(h));
+pixel_summary summarise(const raster& image) {
+    const std::uint8_t* px = image.pixels.data();
+    const auto channels = static_cast<std::size_t>(image.channels);
+    std::vector<float> luma(static_cast<std::size_t>(image.width) *
+                            static_cast<std::size_t>(image.height));
     double weight = 0, r = 0, g = 0, b = 0, plain_r = 0, plain_g = 0, plain_b = 0;
     for (std::size_t i = 0; i < luma.size(); ++i) {
-        const std::uint8_t* p = px + 4 * i;
-        const double a = p[3] / 255.0;
+        const std::uint8_t* p = px + channels * i;
+        const double a = channels == 4 ? p[3] / 255.0 : 1.0;
         weight += a;
         r += a * p[0];
         g += a * p[1];
@@ -93,7 +115,7 @@ pixel_summary summarise_rgba(const std::uint8_t* px, int w, int h) {
         luma[i] = static_cast<float>(a * y + (1 - a) * 255.0);
     }
     pixel_summary s;
-    s.dhash = dhash(luma_image{w, h, luma.data()});
+    s.dhash = dhash(luma_image{image.width, image.height, luma.data()});
     const auto channel = [](double v) {
         return static_cast<std::uint8_t>(std::clamp(std::lround(v), 0L, 255L));
     };
@@ -107,36 +129,6 @@ pixel_summary summarise_rgba(const std::uint8_t* px, int w, int h) {
 }
 
 }  // namespace
-
-std::optional<std::string> start_vips(const char* argv0) {
-    static std::once_flag once;
-    static std::optional<std::string> failure;
-    std::call_once(once, [argv0] {
-        if (VIPS_INIT(argv0 ? argv0 : "thumbnails") != 0) {
-            failure = std::string("libvips failed to start: ") + vips_error_buffer();
-            vips_error_clear();
-            return;
-        }
-        // Images are processed in parallel across the CPU pool (or the process pool); one
-        // vips worker per operation keeps the total at the pool's size.
-        vips_concurrency_set(1);
-        // Every image is seen once: caching operations only holds memory.
-        vips_cache_set_max(0);
-        vips_cache_set_max_mem(0);
-        vips_cache_set_max_files(0);
-        // Loaders vips itself marks as unsafe for untrusted input.
-        vips_block_untrusted_set(TRUE);
-        // libvips reports a damaged image through the error that fails its record; its
-        // warnings, in glib's multi-line format on stderr, would only break the log into
-        // pieces.
-        g_log_set_handler(
-            "VIPS",
-            static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
-                                        G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG),
-            [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
-    });
-    return failure;
-}
 
 std::string to_hex(rgb c) {
     char text[8];
@@ -175,122 +167,69 @@ std::string hash_hex(std::uint64_t hash) {
 }
 
 thumbnail make_thumbnail(std::string_view image, const thumbnail_params& p) {
-    if (auto failed = start_vips(nullptr)) throw record_error(reason::decode_failed, *failed);
-
-    const char* loader = vips_foreign_find_load_buffer(image.data(), image.size());
-    if (!loader) {
-        vips_error_clear();
+    const sniffed format = sniff(image);
+    if (format.kind == source_kind::unknown) {
         throw record_error(reason::not_an_image, "not an image: no decoder recognises these " +
                                                      std::to_string(image.size()) + " bytes");
     }
-    // vips names the loader's class (VipsForeignLoadJpegBuffer); its nickname
-    // (jpegload_buffer) is the stable name.
-    const char* nickname = vips_nickname_find(g_type_from_name(loader));
-    const std::string_view name = nickname ? nickname : loader;
-    const auto accepted = std::find_if(std::begin(accepted_loaders), std::end(accepted_loaders),
-                                       [name](const auto& l) { return l.first == name; });
-    if (accepted == std::end(accepted_loaders)) {
+    if (format.kind == source_kind::refused) {
         throw record_error(reason::unsupported_format,
-                           "unsupported image format (vips " + std::string(name) + ")");
+                           "unsupported image format " + std::string(format.name) +
+                               " (this function decodes jpeg, png and webp)");
     }
     thumbnail out;
-    out.source_format = accepted->second;
+    out.source_format = format.name;
 
-    // The header alone: a lazy, sequential load decodes no pixel until asked, so a
-    // decompression bomb is refused for what it declares, before it costs anything.
-    try {
-        const vips::VImage header = vips::VImage::new_from_buffer(
-            image.data(), image.size(), "",
-            vips::VImage::option()
-                ->set("access", VIPS_ACCESS_SEQUENTIAL)
-                ->set("fail_on", VIPS_FAIL_ON_ERROR));
-        out.width = header.width();
-        out.height = header.height();
-    } catch (const vips::VError& e) {
-        throw record_error(reason::corrupt,
-                           "unreadable " + out.source_format + " header: " + vips_message(e));
-    }
-    const std::uint64_t pixels =
-        static_cast<std::uint64_t>(out.width) * static_cast<std::uint64_t>(out.height);
-    if (pixels > p.max_pixels) {
-        throw record_error(reason::too_many_pixels,
-                           std::to_string(out.width) + "x" + std::to_string(out.height) + " is " +
-                               std::to_string(pixels) + " pixels, over the limit of " +
-                               std::to_string(p.max_pixels) + " (THUMBNAILS_MAX_PIXELS)");
-    }
-
-    // Decode (shrinking on load where the format can) into memory, once: a sequential
-    // source cannot be read twice. fail_on=error makes truncated or corrupt data an error
-    // instead of an image padded with grey.
-    vips::VImage small;
-    try {
-        std::unique_ptr<VipsBlob, blob_unref> blob(
-            vips_blob_new(nullptr, image.data(), image.size()));
-        small = vips::VImage::thumbnail_buffer(blob.get(), p.size,
-                                               vips::VImage::option()
-                                                   ->set("height", p.size)
-                                                   ->set("size", VIPS_SIZE_DOWN)
-                                                   // libvips 8.14 does not hand thumbnail's own
-                                                   // fail_on to the loader; this reaches it.
-                                                   ->set("option_string", "fail_on=error"))
-                    .copy_memory();
-    } catch (const vips::VError& e) {
-        throw record_error(reason::corrupt,
-                           "truncated or corrupt " + out.source_format + ": " + vips_message(e));
-    }
-
-    try {
-        const bool alpha = small.has_alpha();
-        vips::VImage srgb = small.colourspace(VIPS_INTERPRETATION_sRGB);
-        if (srgb.format() != VIPS_FORMAT_UCHAR) srgb = srgb.cast(VIPS_FORMAT_UCHAR);
-        vips::VImage rgba;
-        if (srgb.bands() == 3) {
-            rgba = srgb.bandjoin_const({255});
-        } else if (srgb.bands() >= 4) {
-            rgba = srgb.extract_band(0, vips::VImage::option()->set("n", 4));
-        } else {
-            throw record_error(reason::decode_failed,
-                               "unexpected " + std::to_string(srgb.bands()) + "-band image");
+    // Every decoder calls this between its header and its first pixel: a decompression bomb
+    // is refused for what it declares, before it costs anything.
+    const header_check check = [&out, &p](int width, int height) {
+        out.width = width;
+        out.height = height;
+        const std::uint64_t pixels =
+            static_cast<std::uint64_t>(width) * static_cast<std::uint64_t>(height);
+        if (pixels > p.max_pixels) {
+            throw record_error(reason::too_many_pixels,
+                               std::to_string(width) + "x" + std::to_string(height) + " is " +
+                                   std::to_string(pixels) + " pixels, over the limit of " +
+                                   std::to_string(p.max_pixels) + " (THUMBNAILS_MAX_PIXELS)");
         }
-        rgba = rgba.copy_memory();
-        out.thumb_width = rgba.width();
-        out.thumb_height = rgba.height();
+    };
+    decoded_image decoded;
+    switch (format.kind) {
+        case source_kind::jpeg:
+            decoded = decode_jpeg(image, p.size, check);
+            break;
+        case source_kind::png:
+            decoded = decode_png(image, check);
+            break;
+        default:
+            decoded = decode_webp(image, check);
+            break;
+    }
+    if (decoded.pixels.width < 1 || decoded.pixels.height < 1) {
+        throw record_error(reason::corrupt, "the " + out.source_format + " has no pixels");
+    }
 
-        std::size_t size = 0;
-        std::unique_ptr<void, g_free_deleter> memory(rgba.write_to_memory(&size));
-        const auto summary = summarise_rgba(static_cast<const std::uint8_t*>(memory.get()),
-                                            rgba.width(), rgba.height());
-        out.dhash = summary.dhash;
-        out.average_color = summary.average;
+    // Fitted from the header's dimensions (a JPEG may have been decoded smaller), and turned
+    // upright after resizing, on the fewest pixels: a square box fits both ways round.
+    const auto [w, h] = fit(out.width, out.height, p.size);
+    raster small = apply_orientation(resize(std::move(decoded.pixels), w, h), decoded.orientation);
+    out.thumb_width = small.width;
+    out.thumb_height = small.height;
+    const pixel_summary summary = summarise(small);
+    out.dhash = summary.dhash;
+    out.average_color = summary.average;
 
-        vips::VImage encoded = alpha ? rgba : rgba.extract_band(0, vips::VImage::option()->set("n", 3));
-        void* buffer = nullptr;
-        std::size_t length = 0;
-        switch (p.format) {
-            case output_format::jpeg:
-                if (alpha) {
-                    encoded = rgba.flatten(vips::VImage::option()->set(
-                                               "background", std::vector<double>{255, 255, 255}))
-                                  .cast(VIPS_FORMAT_UCHAR);
-                }
-                encoded.write_to_buffer(
-                    ".jpg", &buffer, &length,
-                    vips::VImage::option()->set("Q", 80)->set("strip", true));
-                break;
-            case output_format::webp:
-                encoded.write_to_buffer(
-                    ".webp", &buffer, &length,
-                    vips::VImage::option()->set("Q", 80)->set("strip", true));
-                break;
-            case output_format::png:
-                encoded.write_to_buffer(
-                    ".png", &buffer, &length,
-                    vips::VImage::option()->set("compression", 6)->set("strip", true));
-                break;
-        }
-        out.bytes = take_buffer(buffer, length);
-    } catch (const vips::VError& e) {
-        throw record_error(reason::decode_failed, "cannot make the thumbnail: " + vips_message(e));
+    switch (p.format) {
+        case output_format::jpeg:
+            out.bytes = encode_jpeg(small, 80);
+            break;
+        case output_format::webp:
+            out.bytes = encode_webp(small, 80);
+            break;
+        case output_format::png:
+            out.bytes = encode_png(small);
+            break;
     }
     return out;
 }
@@ -320,8 +259,8 @@ std::optional<reason> reason_of(std::string_view code) {
 std::string encode_request(const thumbnail_params& p, std::string_view crash_marker,
                            std::string_view image) {
     std::string out = std::to_string(p.max_pixels) + ' ' + std::to_string(p.size) + ' ' +
-                      std::string(to_string(p.format)) + ' ' +
-                      std::to_string(crash_marker.size()) + '\n';
+                      std::string(to_string(p.format)) + ' ' + std::to_string(crash_marker.size()) +
+                      '\n';
     out.reserve(out.size() + crash_marker.size() + image.size());
     out += crash_marker;
     out += image;
@@ -336,7 +275,7 @@ std::string thumbnail_work(std::string_view request) {
     std::string format;
     std::size_t marker_size = 0;
     if (!(header >> p.max_pixels >> p.size >> format >> marker_size)) bad_frame("request header");
-    p.format = format == "png" ? output_format::png
+    p.format = format == "png"    ? output_format::png
                : format == "webp" ? output_format::webp
                                   : output_format::jpeg;
     std::string_view rest = request.substr(eol + 1);

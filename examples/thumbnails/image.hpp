@@ -1,25 +1,17 @@
 /// @file
-/// Decoding and resizing with libvips: the CPU part of a record, the same in a
-/// CPU-pool thread and in a process-pool worker.
+/// Making a thumbnail: the CPU part of a record, the same in a CPU-pool thread and in a
+/// process-pool worker. The decoders and encoders are libjpeg-turbo, libpng and libwebp
+/// (jpeg.hpp, png.hpp, webp.hpp), linked statically; resize.hpp resamples.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
 #include "config.hpp"
 
 namespace thumbnails {
-
-/// Starts libvips once per process (later calls do nothing) and sets it up for
-/// a function that parallelises across images: one vips worker thread per
-/// operation, no operation cache, untrusted loaders (ImageMagick, PDF...)
-/// blocked. Returns an error message when libvips cannot start.
-///
-/// Thread-safety: safe to call from any thread.
-std::optional<std::string> start_vips(const char* argv0);
 
 /// What `make_thumbnail` needs besides the image.
 struct thumbnail_params {
@@ -39,27 +31,28 @@ std::string to_hex(rgb c);
 
 /// The result of decoding one image.
 struct thumbnail {
-    std::string source_format;  ///< The source's format: `jpeg`, `png`, `webp`, `gif`, `tiff`, `heif`.
+    std::string source_format;  ///< The source's format: `jpeg`, `png` or `webp`.
     int width = 0;              ///< The source's dimensions, as its header declares them.
     int height = 0;
-    std::string bytes;          ///< The encoded thumbnail.
+    std::string bytes;  ///< The encoded thumbnail.
     int thumb_width = 0;
     int thumb_height = 0;
-    std::uint64_t dhash = 0;    ///< Difference hash of the thumbnail (see `dhash`).
-    rgb average_color;          ///< Alpha-weighted mean colour of the thumbnail, sRGB.
+    std::uint64_t dhash = 0;  ///< Difference hash of the thumbnail (see `dhash`).
+    rgb average_color;        ///< Alpha-weighted mean colour of the thumbnail, sRGB.
 };
 
-/// Decodes `image`, checking it before any pixel is decoded: the loader must be one of the
-/// formats above and the header's width * height at most `p.max_pixels`. Then it makes the
-/// thumbnail (shrink-on-load where the format allows, auto-rotated, sRGB, longest edge
-/// `p.size`) and encodes it in `p.format`; truncated or corrupt data is an error, never a
-/// partly grey image.
+/// Decodes `image`, checking it before any pixel is decoded: its signature must be JPEG, PNG
+/// or WebP (still) and the header's width * height at most `p.max_pixels`. Then it makes the
+/// thumbnail (a JPEG decoded at a reduced DCT scale, resampled bicubic, turned upright by its
+/// EXIF orientation, 8-bit sRGB, longest edge `p.size`, never enlarged) and encodes it in
+/// `p.format`: JPEG quality 80 (alpha flattened on white), PNG, or WebP quality 80 (alpha
+/// kept). Truncated or corrupt data is an error, never a partly grey image.
 ///
 /// Errors: `record_error` with `not_an_image`, `unsupported_format`, `too_many_pixels`,
-/// `corrupt` or `decode_failed`.
+/// `corrupt` or `decode_failed`. GIF, TIFF, HEIF/AVIF, BMP, PDF and SVG are recognised and
+/// refused as `unsupported_format`; bytes of no known format are `not_an_image`.
 ///
-/// Thread-safety: may run on several threads at once; call `start_vips` first (it is called
-/// if not).
+/// Thread-safety: may run on several threads at once; it shares nothing and starts no thread.
 thumbnail make_thumbnail(std::string_view image, const thumbnail_params& p);
 
 /// A greyscale image for `dhash`: `width * height` luma values, row-major.

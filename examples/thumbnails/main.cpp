@@ -2,8 +2,6 @@
 // locations in; thumbnails, their metadata and the partial batch response out.
 #include <cstdlib>
 #include <memory>
-#include <optional>
-#include <string>
 
 #include <boost/json/value.hpp>
 
@@ -22,9 +20,7 @@ namespace {
 const muster::work_registrar thumbnail_work_registration{thumbnails::thumbnail_work_name,
                                                          thumbnails::thumbnail_work};
 
-boost::asio::awaitable<void> init(std::shared_ptr<thumbnails::thumbnail_function> function,
-                                  std::optional<std::string> vips_failure) {
-    if (vips_failure) throw lambda::function_error("Thumbnails.InitFailed", *vips_failure);
+boost::asio::awaitable<void> init(std::shared_ptr<thumbnails::thumbnail_function> function) {
     auto started = function->init();
     co_await std::move(started);
 }
@@ -34,11 +30,10 @@ boost::asio::awaitable<void> init(std::shared_ptr<thumbnails::thumbnail_function
 int main(int argc, char** argv) {
     // In a worker process this serves decode tasks until the pool closes it.
     if (auto code = muster::process_pool::worker_main_if_requested(argc, argv)) return *code;
-    const auto vips_failure = thumbnails::start_vips(argc > 0 ? argv[0] : nullptr);
 
     auto function = std::make_shared<thumbnails::thumbnail_function>();
     lambda::run_options options;
-    options.init = [function, vips_failure] { return init(function, vips_failure); };
+    options.init = [function] { return init(function); };
     auto handler = [function](const boost::json::value& event, lambda::invocation& inv) {
         return function->handle(event, inv);
     };

@@ -12,7 +12,7 @@
 3. Events: OUT/events.json, a JSON array of two SQS events, one record per manifest item each
    (bad cases spread through the batch, every messageId unique): the cold invocation, then the
    same images again, warm. Doing the same work twice is what shows warmth best: the difference
-   between the two REPORT lines is the cold start itself (the process, libvips, the decoder
+   between the two REPORT lines is the cold start itself (the process, the decoder
    workers, the database), and the origin's log shows the warm invocation fetching over the
    connections the cold one left open. A smaller warm batch would mix the cold start with the
    change of size. (Both write to the same output directory: the function's environment is fixed

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """The thumbnail function's Lambda zip, run the way Lambda runs it.
 
-Unpacks thumbnails.zip (muster_add_lambda(thumbnails BUNDLE): the function with
-its shared libraries and dynamic loader) into an otherwise empty directory and
-invokes it under `muster invoke` with an SQS batch naming sample images served
-from 127.0.0.1: inside a chroot of that directory when run as root (proof that
-the zip carries libvips and everything under it), directly otherwise. The good
+Unpacks thumbnails.zip (muster_add_lambda(thumbnails): the function linked
+fully static, codecs included, as `bootstrap`) into an otherwise empty
+directory and invokes it under `muster invoke` with an SQS batch naming sample
+images served from 127.0.0.1: inside a chroot of that directory when run as
+root (proof that the zip needs nothing from the image it runs on), directly
+otherwise. The good
 images must succeed, the missing one fail, and the thumbnails and database be
 written inside the unpacked directory.
 

@@ -7,6 +7,8 @@
 
 #include "failure.hpp"
 #include "fixtures.hpp"
+#include "jpeg.hpp"
+#include "png.hpp"
 
 namespace thumbnails {
 namespace {
@@ -141,6 +143,51 @@ TEST(ImageTest, TruncatedImagesAreCorruptNotGrey) {
               reason::corrupt);
     EXPECT_EQ(reason_of(thumbnails_test::truncated(thumbnails_test::png(640, 480, 2), 0.6)),
               reason::corrupt);
+    EXPECT_EQ(reason_of(thumbnails_test::truncated(thumbnails_test::webp(640, 480, 2), 0.6)),
+              reason::corrupt);
+    // Cut just before the end: only the last rows, or IEND, are missing.
+    EXPECT_EQ(reason_of(thumbnails_test::truncated(thumbnails_test::png(640, 480, 2), 0.99)),
+              reason::corrupt);
+    EXPECT_EQ(reason_of(thumbnails_test::truncated(thumbnails_test::webp(640, 480, 2), 0.99)),
+              reason::corrupt);
+}
+
+TEST(ImageTest, OtherFormatsAreRefusedByName) {
+    for (const auto& [bytes, name] : {
+             std::pair<std::string, std::string>{"GIF89a\x01\x00\x01\x00", "gif"},
+             {std::string("II*\0\x08\0\0\0", 8), "tiff"},
+             {std::string("\0\0\0\x18" "ftypheic\0\0\0\0", 16), "heif"},
+             {"<svg xmlns=\"http://www.w3.org/2000/svg\"/>", "svg"},
+         }) {
+        try {
+            (void)make_thumbnail(bytes, {});
+            ADD_FAILURE() << name << " decoded";
+        } catch (const record_error& e) {
+            EXPECT_EQ(e.reason(), reason::unsupported_format) << name;
+            EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST(ImageTest, AlphaIsKeptInPngAndFlattenedOnWhiteInJpeg) {
+    // Left half fully transparent (red underneath), right half opaque blue.
+    const std::string image = thumbnails_test::half_transparent_png(64, 32);
+    const thumbnail png = make_thumbnail(image, {50'000'000, 64, output_format::png});
+    const raster kept = decode_png(png.bytes, [](int, int) {}).pixels;
+    ASSERT_EQ(kept.channels, 4);
+    EXPECT_EQ(kept.row(16)[4 * 8 + 3], 0);
+    EXPECT_EQ(kept.row(16)[4 * 56 + 3], 255);
+
+    const thumbnail jpeg = make_thumbnail(image, {50'000'000, 64, output_format::jpeg});
+    const raster flat = decode_jpeg(jpeg.bytes, 0, [](int, int) {}).pixels;
+    ASSERT_EQ(flat.channels, 3);
+    const std::uint8_t* white = flat.row(16) + 3 * 8;
+    const std::uint8_t* blue = flat.row(16) + 3 * 56;
+    EXPECT_LE(blue[0], 15);
+    EXPECT_GE(blue[2], 240);
+    EXPECT_GE(white[0], 245);
+    EXPECT_GE(white[1], 245);
+    EXPECT_GE(white[2], 245);
 }
 
 TEST(ImageTest, DecompressionBombIsRefusedFromItsHeader) {
