@@ -2,9 +2,15 @@
 # actual configuration.
 #
 #   make deps       install the Debian packages the build needs
-#   make test       dev (ASan+UBSan) and tsan builds and their tests (tsan skips
-#                   the single-threaded suites: MUSTER_BUILD_SINGLE_THREADED_TESTS)
+#   make test       the format check of the changed lines, the dev (ASan+UBSan)
+#                   and tsan builds and their tests (tsan skips the
+#                   single-threaded suites: MUSTER_BUILD_SINGLE_THREADED_TESTS),
+#                   then test-deploy
 #   make test-dev   one of them (also test-tsan, test-release)
+#   make test-quick the release build's tests without sanitizers (and without
+#                   the deploy tests): the fast inner loop
+#   make check-format  the C++ lines changed since this branch left main follow
+#                   .clang-format (scripts/check-format.sh)
 #   make test-deploy  release build of the libraries, the CLI and the thumbnail
 #                   function's zip only, then the deploy tests (the consumer's
 #                   static and bundled Lambda zips and thumbnails.zip run in a
@@ -22,14 +28,18 @@
 SANITIZER_PRESETS := dev tsan
 TEST_TARGETS := $(addprefix test-,dev tsan release)
 
-.PHONY: all deps peers-background test test-deploy demo bench clean $(TEST_TARGETS)
+.PHONY: all deps peers-background check-format test test-quick test-deploy demo bench clean \
+	$(TEST_TARGETS)
 
 all: test
 
 deps:
 	scripts/install-deps.sh
 
-test: peers-background $(addprefix test-,$(SANITIZER_PRESETS)) test-deploy
+test: peers-background check-format $(addprefix test-,$(SANITIZER_PRESETS)) test-deploy
+
+check-format: deps
+	scripts/check-format.sh
 
 # The tests' npm peers take minutes to install (aws-lambda-ric compiles AWS's
 # C++ runtime), mostly waiting on the network: start them in the background so
@@ -44,6 +54,11 @@ $(TEST_TARGETS): test-%: deps
 	cmake --preset $*
 	cmake --build --preset $*
 	ctest --preset $*
+
+test-quick: deps
+	cmake --preset release
+	cmake --build --preset release
+	ctest --preset quick
 
 # What `cmake --install` needs, and nothing else of the release preset.
 INSTALLED_TARGETS := muster_lambda muster_http muster_aws muster_process_pool muster_emulator muster
