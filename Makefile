@@ -14,9 +14,10 @@
 #   make test-deploy  release build of the libraries, the CLI and the thumbnail
 #                   function's zip only, then the deploy tests (the consumer's
 #                   static and bundled Lambda zips and thumbnails.zip run in a
-#                   chroot, the SAM template checked against the build); part of
-#                   `make test`, since the sanitizer builds cannot link a static
-#                   bootstrap
+#                   chroot, the SAM template checked against the build) and
+#                   the other consumer tests, with GCC, the compiler users build
+#                   with (the sanitizer presets use Clang); part of `make test`,
+#                   since the sanitizer builds cannot link a static bootstrap
 #   make demo       release build of the thumbnail pipeline (the thumbnails function,
 #                   thumbnails_samples, thumbnails_origin, the muster CLI), then
 #                   examples/thumbnails/demo/demo.py: sample images served on 127.0.0.1,
@@ -68,7 +69,7 @@ DEPLOY_TARGETS := $(INSTALLED_TARGETS) thumbnails_zip thumbnails_samples thumbna
 test-deploy: deps
 	cmake --preset release
 	cmake --build --preset release --target $(DEPLOY_TARGETS)
-	ctest --preset release -L deploy
+	ctest --preset release -L 'deploy|consumer'
 
 # What the demo runs, and nothing else of the release preset.
 DEMO_TARGETS := thumbnails thumbnails_samples thumbnails_origin muster
