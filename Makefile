@@ -2,15 +2,22 @@
 # actual configuration.
 #
 #   make deps       install the Debian packages the build needs
-#   make test       dev (ASan+UBSan) and tsan builds and their tests (tsan skips
-#                   the single-threaded suites: MUSTER_BUILD_SINGLE_THREADED_TESTS)
+#   make test       the format check of the changed lines, the dev (ASan+UBSan)
+#                   and tsan builds and their tests (tsan skips the
+#                   single-threaded suites: MUSTER_BUILD_SINGLE_THREADED_TESTS),
+#                   then test-deploy
 #   make test-dev   one of them (also test-tsan, test-release)
+#   make test-quick the release build's tests without sanitizers (and without
+#                   the deploy tests): the fast inner loop
+#   make check-format  the C++ lines changed since this branch left main follow
+#                   .clang-format (scripts/check-format.sh)
 #   make test-deploy  release build of the libraries, the CLI and the thumbnail
 #                   function's zip only, then the deploy tests (the consumer's
 #                   static and bundled Lambda zips and thumbnails.zip run in a
-#                   chroot, the SAM template checked against the build); part of
-#                   `make test`, since the sanitizer builds cannot link a static
-#                   bootstrap
+#                   chroot, the SAM template checked against the build) and
+#                   the other consumer tests, with GCC, the compiler users build
+#                   with (the sanitizer presets use Clang); part of `make test`,
+#                   since the sanitizer builds cannot link a static bootstrap
 #   make demo       release build of the thumbnail pipeline (the thumbnails function,
 #                   thumbnails_samples, thumbnails_origin, the muster CLI), then
 #                   examples/thumbnails/demo/demo.py: sample images served on 127.0.0.1,
@@ -22,14 +29,18 @@
 SANITIZER_PRESETS := dev tsan
 TEST_TARGETS := $(addprefix test-,dev tsan release)
 
-.PHONY: all deps peers-background test test-deploy demo bench clean $(TEST_TARGETS)
+.PHONY: all deps peers-background check-format test test-quick test-deploy demo bench clean \
+	$(TEST_TARGETS)
 
 all: test
 
 deps:
 	scripts/install-deps.sh
 
-test: peers-background $(addprefix test-,$(SANITIZER_PRESETS)) test-deploy
+test: peers-background check-format $(addprefix test-,$(SANITIZER_PRESETS)) test-deploy
+
+check-format: deps
+	scripts/check-format.sh
 
 # The tests' npm peers take minutes to install (aws-lambda-ric compiles AWS's
 # C++ runtime), mostly waiting on the network: start them in the background so
@@ -45,6 +56,11 @@ $(TEST_TARGETS): test-%: deps
 	cmake --build --preset $*
 	ctest --preset $*
 
+test-quick: deps
+	cmake --preset release
+	cmake --build --preset release
+	ctest --preset quick
+
 # What `cmake --install` needs, and nothing else of the release preset.
 INSTALLED_TARGETS := muster_lambda muster_http muster_aws muster_process_pool muster_emulator muster
 # The thumbnail example's zip and what its deploy tests run it on.
@@ -53,7 +69,7 @@ DEPLOY_TARGETS := $(INSTALLED_TARGETS) thumbnails_zip thumbnails_samples thumbna
 test-deploy: deps
 	cmake --preset release
 	cmake --build --preset release --target $(DEPLOY_TARGETS)
-	ctest --preset release -L deploy
+	ctest --preset release -L 'deploy|consumer'
 
 # What the demo runs, and nothing else of the release preset.
 DEMO_TARGETS := thumbnails thumbnails_samples thumbnails_origin muster

@@ -9,6 +9,12 @@ packages=(
     cmake
     ninja-build
     g++
+    # The sanitizer presets (dev, tsan) compile with Clang 16, about twice as
+    # fast as GCC 12 on muster's coroutine-heavy code, and link with mold
+    # (clang 14, Debian's default, cannot compile libstdc++ 12's <ranges>).
+    clang-16
+    libclang-rt-16-dev
+    mold
     libboost1.81-dev
     libboost-json1.81-dev
     libssl-dev
