@@ -20,6 +20,8 @@
 #   MUSTER_BENCH_REPORT_ONLY=1 run nothing; rewrite RESULTS.md from the last run's JSON
 #   MUSTER_BENCH_QUIET_WAIT    seconds to wait, at most, for other work on the machine to use
 #                              less than a quarter of a core before starting (default 0)
+#   MUSTER_BENCH_ONLY=thumbnails run only the thumbnail job against Node + sharp and Python +
+#                              Pillow (bench/thumbnails/run.sh, which also runs alone)
 #   MUSTER_BENCH_ONLY=process_pool
 #                              run only the process pool's benchmark and its Python peer, and
 #                              rewrite only their section of RESULTS.md (it has markers of its
@@ -41,7 +43,7 @@ die() {
 }
 
 only=${MUSTER_BENCH_ONLY:-all}
-case $only in all | process_pool | http) ;; *) die "MUSTER_BENCH_ONLY must be process_pool or http (or unset)" ;; esac
+case $only in all | process_pool | http) ;; thumbnails) exec bash bench/thumbnails/run.sh "$build" ;; *) die "MUSTER_BENCH_ONLY must be process_pool, http or thumbnails (or unset)" ;; esac
 if [[ $only == all ]]; then
     [[ -x $bench_dir/lambda/runtime_bench ]] || die "$bench_dir/lambda/runtime_bench is missing: run 'make bench'"
     [[ -x $bench_dir/core_bench ]] || die "$bench_dir/core_bench is missing: run 'make bench' (or cmake --preset release && cmake --build --preset release)"
@@ -212,6 +214,13 @@ elif [[ ${MUSTER_BENCH_REPORT_ONLY:-0} != 1 ]]; then
     MUSTER_BENCH_BUILD=$build bash bench/aws/run.sh 5 >"$out/aws.json" 2>"$out/aws.log" || {
         cat "$out/aws.log" >&2
         die "failed: bench/aws/run.sh"
+    }
+    # The thumbnail job against Node + sharp and Python + Pillow; it writes its own section of
+    # RESULTS.md (between markers of its own), so it also runs alone.
+    printf '%s\n' "bash bench/thumbnails/run.sh $build" >>"$out/commands.txt"
+    bash bench/thumbnails/run.sh "$build" >"$out/thumbnails.md" 2>"$out/thumbnails.log" || {
+        cat "$out/thumbnails.log" >&2
+        die "failed: bench/thumbnails/run.sh"
     }
     cut -d' ' -f1 /proc/loadavg >"$out/load_after.txt"
     # What other processes took from the cores while the figures were taken.

@@ -60,6 +60,9 @@ packages=(
     # The thumbnail example's SAM template is read as YAML by its check
     # (examples/thumbnails/check_template.py, run with /usr/bin/python3).
     python3-yaml
+    # The thumbnail benchmark's Python peer: aiohttp (above) and Pillow
+    # (bench/thumbnails/handler.py, run with /usr/bin/python3).
+    python3-pil
 )
 
 # Node may come from somewhere other than Debian (and bring its own npm);

@@ -19,8 +19,8 @@ namespace thumbnails {
 /// Thumbnails as objects `<prefix><key>` of one bucket.
 ///
 /// S3 makes an object visible whole or not at all, so `put` meets the
-/// interface's rule without a temporary name. `put` returns
-/// `s3://<bucket>/<prefix><key>`.
+/// interface's rule without a temporary name, and durable once S3 has answered, so
+/// `sync` has nothing to do. `put` returns `s3://<bucket>/<prefix><key>`.
 ///
 /// Errors: `muster::aws::error` (S3's code, message and request id) or
 /// `muster::http::error`; throttling and 5xx are retried by `muster::aws`

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <filesystem>
@@ -74,7 +75,7 @@ std::string write_file(const std::string& dir, const std::string& key, const std
         errno = saved;
         fail("rename to", final_path);
     }
-    sync_directory(dir);
+    // The directory entry is flushed by `sync`, once per batch.
     return final_path;
 }
 
@@ -96,7 +97,8 @@ std::optional<pid_t> temp_file_pid(const std::string& name) {
 
 }  // namespace
 
-directory_store::directory_store(std::string directory) : directory_(std::move(directory)) {
+directory_store::directory_store(std::string directory, unsigned io_threads)
+    : directory_(std::move(directory)), io_(std::max(io_threads, 1u)) {
     std::error_code ec;
     fs::create_directories(directory_, ec);
     if (ec) throw std::system_error(ec, "cannot create the thumbnail directory " + directory_);
@@ -113,12 +115,14 @@ directory_store::directory_store(std::string directory) : directory_(std::move(d
     }
 }
 
+directory_store::~directory_store() { io_.join(); }
+
 boost::asio::awaitable<std::string> directory_store::put(std::string key, std::string bytes,
                                                          std::string /*content_type*/) {
     check_key(key);
     auto write = [dir = directory_, key = std::move(key), bytes = std::move(bytes),
                   n = sequence_.fetch_add(1)] { return write_file(dir, key, bytes, n); };
-    auto written = muster::offload(std::move(write));
+    auto written = muster::offload(io_, std::move(write));
     co_return co_await std::move(written);
 }
 
@@ -127,8 +131,14 @@ boost::asio::awaitable<void> directory_store::remove(std::string key) {
     auto unlink = [path = directory_ + "/" + key] {
         if (::unlink(path.c_str()) != 0 && errno != ENOENT) fail("unlink", path);
     };
-    auto removed = muster::offload(std::move(unlink));
+    auto removed = muster::offload(io_, std::move(unlink));
     co_await std::move(removed);
+}
+
+boost::asio::awaitable<void> directory_store::sync() {
+    auto flush = [dir = directory_] { sync_directory(dir); };
+    auto flushed = muster::offload(io_, std::move(flush));
+    co_await std::move(flushed);
 }
 
 }  // namespace thumbnails

@@ -440,6 +440,9 @@ asio::awaitable<void> thumbnail_function::init() {
     auto& s = *state_;
     try {
         s.cfg = read_config(s.env);
+        // The CPU pool starts now, not in the first invocation, and a bad MUSTER_CPU_THREADS
+        // is an init error rather than a failure of every record.
+        if (s.cfg.decoder == decoder_mode::threads) (void)muster::cpu_pool();
     } catch (const std::invalid_argument& e) {
         throw lambda::function_error("Thumbnails.InvalidConfiguration", e.what());
     }
@@ -541,6 +544,17 @@ asio::awaitable<json::value> thumbnail_function::handle(json::value event,
     const auto commit_start = clock::now();
     std::optional<std::string> commit_error;
     if (!rows.empty()) {
+        // The thumbnails first, all at once (one directory fsync for the batch): a row is
+        // committed only once the file it names survives a crash.
+        try {
+            auto sync = self->thumbnails->sync();
+            co_await std::move(sync);
+        } catch (const std::exception& e) {
+            commit_error = std::string("cannot make the thumbnails durable: ") + e.what();
+            committed_keys.clear();
+        }
+    }
+    if (!rows.empty() && !commit_error) {
         try {
             auto commit = self->metadata->commit(std::move(rows));
             co_await std::move(commit);

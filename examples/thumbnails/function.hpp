@@ -26,9 +26,10 @@ namespace thumbnails {
 ///    invocation's deadline less `THUMBNAILS_COMMIT_RESERVE_MS`. A record: read the body, fetch
 ///    each image, decode and resize it (CPU pool, or worker processes), put the thumbnail into
 ///    the `thumbnail_store`, and keep its metadata row in memory.
-/// 2. When the collection returns, every record has its final outcome. The rows of the records
-///    that succeeded are committed in one `metadata_store::commit`. If that fails, every record
-///    of the batch fails.
+/// 2. When the collection returns, every record has its final outcome. The thumbnails are made
+///    durable (`thumbnail_store::sync`, once), then the rows of the records that succeeded are
+///    committed in one `metadata_store::commit`. If either fails, every record of the batch
+///    fails.
 /// 3. The thumbnails of records that did not succeed are removed (unless a committed row, or a
 ///    batch still running, needs the same key).
 /// 4. The response lists every record that did not succeed, and each of them gets one log

@@ -24,11 +24,15 @@ namespace thumbnails {
 ///
 /// Completion: `put` completes once the thumbnail is stored in full under `key` and readable
 /// there (a reader never sees a partly written object under its final key); `remove` once it is
-/// gone. Both may be awaited concurrently for different keys; the pipeline never runs a `put`
-/// and a `remove` of the same key at once.
+/// gone; `sync` once every thumbnail whose `put` completed before it was called survives a
+/// crash. All may be awaited concurrently for different keys; the pipeline never runs a `put`
+/// and a `remove` of the same key at once, and awaits one `sync` per batch, after its last
+/// `put` and before its metadata commit, so no committed record names a thumbnail a crash
+/// could lose (a crash can leave a thumbnail without a record, never the reverse).
 ///
-/// Errors: any exception; the record fails with `store_failed` (`put`), or the failure is logged
-/// (`remove`). `remove` of a key that does not exist succeeds.
+/// Errors: any exception; the record fails with `store_failed` (`put`), the batch fails as a
+/// failed commit would (`sync`), or the failure is logged (`remove`). `remove` of a key that
+/// does not exist succeeds.
 ///
 /// Cancellation: a cancelled `put` either completes (the object is stored) or leaves nothing
 /// under `key`; the pipeline removes the key of every record that did not succeed.
@@ -46,6 +50,10 @@ class thumbnail_store {
 
     /// Removes `key`, if present.
     virtual boost::asio::awaitable<void> remove(std::string key) = 0;
+
+    /// Makes every completed `put` durable. The default does nothing: for a store whose `put`
+    /// is durable when it completes (S3).
+    virtual boost::asio::awaitable<void> sync() { co_return; }
 };
 
 /// One processed image, as the metadata store records it. Keyed by `source_url`: the newest

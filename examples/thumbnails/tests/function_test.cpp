@@ -94,6 +94,17 @@ class flaky_thumbnail_store final : public thumbnails::thumbnail_store {
         co_await std::move(remove);
     }
 
+    /// Calls of `sync` so far; the next ones fail while `fail_syncs` is set.
+    int syncs = 0;
+    bool fail_syncs = false;
+
+    asio::awaitable<void> sync() override {
+        ++syncs;
+        if (fail_syncs) throw std::runtime_error("I/O error (simulated)");
+        auto sync = inner_.sync();
+        co_await std::move(sync);
+    }
+
   private:
     thumbnails::directory_store inner_;
 };
@@ -104,7 +115,11 @@ class flaky_metadata_store final : public thumbnails::metadata_store {
     explicit flaky_metadata_store(const std::string& path) : inner_(path) {}
     bool fail_commits = false;
 
+    /// Called at the start of every commit.
+    std::function<void()> on_commit;
+
     asio::awaitable<void> commit(std::vector<metadata_record> records) override {
+        if (on_commit) on_commit();
         if (fail_commits) throw std::runtime_error("database is locked (simulated)");
         auto commit = inner_.commit(std::move(records));
         co_await std::move(commit);
@@ -235,6 +250,37 @@ TEST(FunctionTest, AFailedCommitFailsTheWholeBatchAndLeavesNoThumbnail) {
     const auto retried = f.invoke(sqs_event(images.records));
     EXPECT_EQ(failed_ids(retried), std::vector<std::string>{});
     expect_rows_and_files_match(f.output(), retried, images.urls, 256);
+}
+
+TEST(FunctionTest, ThumbnailsAreSyncedOncePerBatchBeforeItsCommit) {
+    temp_dir dir;
+    three_images images;
+    function_harness f(dir);
+    std::vector<int> syncs_at_commit;
+    f.metadata->on_commit = [&] { syncs_at_commit.push_back(f.thumbnails->syncs); };
+    const auto response = f.invoke(sqs_event(images.records));
+    EXPECT_EQ(failed_ids(response), std::vector<std::string>{});
+    // One sync for three thumbnails, and it came before the rows.
+    EXPECT_EQ(f.thumbnails->syncs, 1);
+    EXPECT_EQ(syncs_at_commit, std::vector<int>{1});
+    expect_rows_and_files_match(f.output(), response, images.urls, 256);
+}
+
+TEST(FunctionTest, AFailedSyncFailsTheWholeBatchAndCommitsNothing) {
+    temp_dir dir;
+    three_images images;
+    function_harness f(dir);
+    f.thumbnails->fail_syncs = true;
+    bool committed = false;
+    f.metadata->on_commit = [&] { committed = true; };
+    const auto response = f.invoke(sqs_event(images.records));
+    EXPECT_FALSE(committed);
+    EXPECT_EQ(failed_ids(response), (std::vector<std::string>{"m-0", "m-1", "m-2"}));
+    EXPECT_EQ(reasons(f.log), (std::map<std::string, std::string>{{"m-0", "commit_failed"},
+                                                                  {"m-1", "commit_failed"},
+                                                                  {"m-2", "commit_failed"}}));
+    EXPECT_TRUE(files_in(f.output() + "/thumbs").empty());
+    EXPECT_TRUE(read_rows(f.output() + "/thumbnails.db").empty());
 }
 
 TEST(FunctionTest, AFailedDuplicateKeepsTheThumbnailItsTwinCommitted) {

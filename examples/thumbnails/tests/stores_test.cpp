@@ -8,21 +8,28 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
+
+#include <muster/core/offload.hpp>
 
 namespace thumbnails {
 namespace {
@@ -163,6 +170,54 @@ int open_error(const std::string& directory) {
     } catch (...) {
         return -1;
     }
+}
+
+TEST(DirectoryStoreTest, WritesDoNotWaitForTheCpuPool) {
+    temp_dir d;
+    directory_store store(d.path);
+    // Every thread of the CPU pool busy with work that ends only when released, as decodes
+    // keep it: the store's writes and fsyncs must not queue behind them.
+    std::promise<void> release;
+    const std::shared_future<void> released = release.get_future().share();
+    std::once_flag released_once;
+    std::atomic<bool> released_by_watchdog{false};
+    auto release_pool = [&](bool by_watchdog) {
+        std::call_once(released_once, [&] {
+            released_by_watchdog = by_watchdog;
+            release.set_value();
+        });
+    };
+    const unsigned threads = muster::default_cpu_count();
+    std::atomic<unsigned> busy{0};
+    for (unsigned i = 0; i < threads; ++i) {
+        asio::post(muster::cpu_pool(), [released, &busy] {
+            ++busy;
+            released.wait();
+        });
+    }
+    while (busy < threads) std::this_thread::yield();
+    // Without this the test would hang, not fail, when a write waits for the pool.
+    std::atomic<bool> finished{false};
+    std::thread watchdog([&] {
+        for (int i = 0; i < 400 && !finished; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        release_pool(true);
+    });
+    auto work = [&store]() -> asio::awaitable<void> {
+        auto put = store.put("k.jpg", "bytes", "image/jpeg");
+        (void)co_await std::move(put);
+        auto sync = store.sync();
+        co_await std::move(sync);
+        auto remove = store.remove("k.jpg");
+        co_await std::move(remove);
+    };
+    run(work());
+    finished = true;
+    release_pool(false);
+    watchdog.join();
+    EXPECT_FALSE(released_by_watchdog) << "the store's calls waited for the CPU pool";
+    EXPECT_TRUE(names_in(d.path).empty());
 }
 
 TEST(DirectoryStoreTest, UnwritableDirectoryIsAnError) {
