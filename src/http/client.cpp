@@ -39,6 +39,7 @@
 
 #include <muster/core/detail/collector.hpp>
 #include <muster/core/scope.hpp>
+#include <muster/http/redacted.hpp>
 #include <muster/http/url.hpp>
 
 #include "decode.hpp"
@@ -970,11 +971,11 @@ std::optional<url> parse_proxy(const std::string& value, const char* what) {
     try {
         url u = url::parse(text);
         if (u.https())
-            throw std::invalid_argument(std::string("muster::http: ") + what + "=" + value +
-                                        ": only http:// proxies are supported");
+            throw std::invalid_argument(std::string("muster::http: ") + what + "=" +
+                                        redacted(text) + ": only http:// proxies are supported");
         return u;
     } catch (const error& e) {
-        throw std::invalid_argument(std::string("muster::http: ") + what + "=" + value +
+        throw std::invalid_argument(std::string("muster::http: ") + what + "=" + redacted(text) +
                                     " is not a proxy URL (" + e.what() + ")");
     }
 }
