@@ -435,6 +435,15 @@ TEST_F(ClientTest, RedirectsAreFollowedWhenAsked) {
     EXPECT_EQ(r.body, "hello");
 }
 
+TEST_F(ClientTest, RelativeRedirectRemovesDotSegments) {
+    http::options o;
+    o.follow_redirects = true;
+    // From /redirect, "../../ok" is /ok (RFC 3986 5.2.4), not /../../ok.
+    auto r = run(get_once(server.url("/redirect?to=../../ok"), o));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "hello");
+}
+
 TEST_F(ClientTest, RedirectLoopIsTooManyRedirects) {
     http::options o;
     o.follow_redirects = true;
