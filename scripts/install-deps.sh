@@ -17,6 +17,8 @@ packages=(
     mold
     libboost1.81-dev
     libboost-json1.81-dev
+    # muster::http parses URLs and resolves redirects with Boost.URL.
+    libboost-url1.81-dev
     libssl-dev
     zlib1g-dev
     libgtest-dev

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include <muster/http/error.hpp>
+#include <muster/http/redacted.hpp>
 #include <muster/http/url.hpp>
 
 #include "image_host.hpp"
@@ -14,7 +15,7 @@ namespace seed_patterns {
 namespace {
 
 std::string describe(int status, const std::string& url) {
-    return "HTTP " + std::to_string(status) + " from " + url;
+    return "HTTP " + std::to_string(status) + " from " + muster::http::redacted(url);
 }
 
 image_source read_source() {

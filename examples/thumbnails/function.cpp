@@ -31,6 +31,7 @@
 #include <muster/core/trace.hpp>
 #include <muster/http/client.hpp>
 #include <muster/http/error.hpp>
+#include <muster/http/redacted.hpp>
 #include <muster/lambda/batch.hpp>
 #include <muster/lambda/errors.hpp>
 #include <muster/lambda/events/s3.hpp>
@@ -167,25 +168,30 @@ asio::awaitable<std::string> fetch(std::shared_ptr<thumbnail_function::state> se
                 throw record_error(reason::fetch_timeout,
                                    "no complete response within " +
                                        std::to_string(self->cfg.fetch_timeout.count()) +
-                                       " ms (THUMBNAILS_FETCH_TIMEOUT_MS) from " + url);
+                                       " ms (THUMBNAILS_FETCH_TIMEOUT_MS) from " +
+                                       muster::http::redacted(url));
             case muster::http::error_kind::body_too_large:
-                throw record_error(reason::too_large,
-                                   "the image is larger than " +
-                                       std::to_string(self->cfg.max_bytes) +
-                                       " bytes (THUMBNAILS_MAX_BYTES): " + url);
+                throw record_error(
+                    reason::too_large,
+                    "the image is larger than " + std::to_string(self->cfg.max_bytes) +
+                        " bytes (THUMBNAILS_MAX_BYTES): " + muster::http::redacted(url));
             case muster::http::error_kind::cancelled:
                 throw;  // Its collection stopped it; the outcome says why.
             default:
-                throw record_error(reason::fetch_failed, scrubbed(e.what(), target, url));
+                // The error shows the URL redacted; a presigned `s3://` source reads as itself.
+                throw record_error(reason::fetch_failed,
+                                   scrubbed(e.what(), muster::http::redacted(target),
+                                            muster::http::redacted(url)));
         }
     }
     if (r.status == 404) {
-        throw record_error(reason::image_missing, "HTTP 404 (image missing) from " + url);
+        throw record_error(reason::image_missing,
+                           "HTTP 404 (image missing) from " + muster::http::redacted(url));
     }
     if (!r.ok()) {
         throw record_error(reason::http_error, "HTTP " + std::to_string(r.status) +
                                                    (r.reason.empty() ? "" : " " + r.reason) +
-                                                   " from " + url);
+                                                   " from " + muster::http::redacted(url));
     }
     co_return std::move(r.body);
 }
@@ -288,7 +294,7 @@ asio::awaitable<void> process_record(std::shared_ptr<thumbnail_function::state> 
     const record_plan plan =
         parse_body(body, self->sources ? std::string_view() : std::string_view(self->cfg.s3_base_url));
     if (!plan.urls.empty()) {
-        std::string label = plan.urls.front();
+        std::string label = muster::http::redacted(plan.urls.front());
         if (plan.urls.size() > 1) label += " (+" + std::to_string(plan.urls.size() - 1) + ")";
         auto renaming = muster::name_task(std::move(label));
         co_await std::move(renaming);
@@ -592,7 +598,7 @@ asio::awaitable<json::value> thumbnail_function::handle(json::value event,
         }
         json::object line{{"messageId", items[i].item_identifier},
                           {"reason", to_string(f.why)},
-                          {"url", batch->records[i].url},
+                          {"url", muster::http::redacted(batch->records[i].url)},
                           {"message", f.message}};
         inv.log().warn("record failed " + json::serialize(line));
     }

@@ -12,6 +12,7 @@
 #include <muster/http/error.hpp>
 #include <muster/http/headers.hpp>
 #include <muster/http/options.hpp>
+#include <muster/http/redacted.hpp>
 #include <muster/http/request.hpp>
 #include <muster/http/response.hpp>
 #include <muster/http/url.hpp>

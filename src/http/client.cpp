@@ -39,6 +39,7 @@
 
 #include <muster/core/detail/collector.hpp>
 #include <muster/core/scope.hpp>
+#include <muster/http/redacted.hpp>
 #include <muster/http/url.hpp>
 
 #include "decode.hpp"
@@ -782,6 +783,24 @@ clock::duration retry_delay(const retry_policy& p, unsigned attempt, const respo
     return d;
 }
 
+/// True for the header fields that carry or are bound to a credential of
+/// the origin they were meant for (see `options::follow_redirects`).
+bool credential_header(std::string_view name) noexcept {
+    const auto starts = [name](std::string_view prefix) {
+        return name.size() >= prefix.size() && iequals(name.substr(0, prefix.size()), prefix);
+    };
+    return iequals(name, "Authorization") || iequals(name, "Proxy-Authorization") ||
+           iequals(name, "Cookie") || starts("X-Amz-") || starts("X-Goog-");
+}
+
+/// Removes every credential-bearing field before a request goes to another origin.
+void drop_credentials(http::headers& h) {
+    std::vector<std::string> names;
+    for (const auto& [name, value] : h)
+        if (credential_header(name)) names.push_back(name);
+    for (const auto& name : names) h.erase(name);
+}
+
 bool retryable_error(error_kind k) noexcept {
     return k == error_kind::connect || k == error_kind::resolve || k == error_kind::closed;
 }
@@ -924,10 +943,7 @@ asio::awaitable<response> run(state_ptr st, http::request r, body_sink sink) {
                     r.headers.erase("Content-Type");
                     r.headers.erase("Content-Length");
                 }
-                if (next.origin() != u.origin()) {
-                    r.headers.erase("Authorization");
-                    r.headers.erase("Cookie");
-                }
+                if (next.origin() != u.origin()) drop_credentials(r.headers);
                 u = std::move(next);
                 f.url = u.str();
                 f.method = r.method;
@@ -970,11 +986,11 @@ std::optional<url> parse_proxy(const std::string& value, const char* what) {
     try {
         url u = url::parse(text);
         if (u.https())
-            throw std::invalid_argument(std::string("muster::http: ") + what + "=" + value +
-                                        ": only http:// proxies are supported");
+            throw std::invalid_argument(std::string("muster::http: ") + what + "=" +
+                                        redacted(text) + ": only http:// proxies are supported");
         return u;
     } catch (const error& e) {
-        throw std::invalid_argument(std::string("muster::http: ") + what + "=" + value +
+        throw std::invalid_argument(std::string("muster::http: ") + what + "=" + redacted(text) +
                                     " is not a proxy URL (" + e.what() + ")");
     }
 }

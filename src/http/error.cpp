@@ -4,6 +4,7 @@
 #include <string>
 
 #include <muster/http/options.hpp>
+#include <muster/http/redacted.hpp>
 #include <muster/http/request.hpp>
 
 namespace muster::http {
@@ -38,10 +39,30 @@ std::string_view to_string(error_kind k) noexcept {
     return "unknown";
 }
 
+namespace {
+
+/// `message` with every occurrence of `url` in its redacted form: the messages
+/// name the URL they are about, and this is the one place that makes sure
+/// none of them carries its credentials.
+std::string without_credentials(std::string message, std::string_view url, std::string_view shown) {
+    if (url.empty() || url == shown) return message;
+    for (auto at = message.find(url); at != std::string::npos; at = message.find(url, at)) {
+        message.replace(at, url.size(), shown);
+        at += shown.size();
+    }
+    return message;
+}
+
+}  // namespace
+
 error::error(error_kind kind, std::string url, const std::string& message)
-    : std::runtime_error("muster::http " + std::string(to_string(kind)) + ": " + message),
+    : error(kind, redacted(url), url, message) {}
+
+error::error(error_kind kind, std::string shown, std::string_view url, const std::string& message)
+    : std::runtime_error("muster::http " + std::string(to_string(kind)) + ": " +
+                         without_credentials(message, url, shown)),
       kind_(kind),
-      url_(std::move(url)) {}
+      url_(std::move(shown)) {}
 
 void options::validate() const {
     if (max_connections_per_origin == 0)

@@ -56,16 +56,21 @@ bool time_of_day(std::string_view& s, int& h, int& m, int& sec) {
            number(s, 2, 2, sec) && h < 24 && m < 60 && sec <= 60;
 }
 
-/// Skips a day name up to and including `until`.
+/// Skips a day name (3 to 9 letters) up to and including `until`.
 bool day_name(std::string_view& s, char until) {
     const auto at = s.find(until);
     if (at == std::string_view::npos || at < 3 || at > 9) return false;
+    for (char c : s.substr(0, at))
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return false;
     s.remove_prefix(at + 1);
     return true;
 }
 
-std::optional<std::chrono::system_clock::time_point> make_time(int year, unsigned mon, int day,
-                                                               int h, int m, int sec) {
+/// Whole seconds: a four-digit year fits (system_clock's nanoseconds do not
+/// reach past 2262 or before 1677).
+using sys_seconds = std::chrono::sys_seconds;
+
+std::optional<sys_seconds> make_time(int year, unsigned mon, int day, int h, int m, int sec) {
     using namespace std::chrono;
     const year_month_day ymd{std::chrono::year{year}, std::chrono::month{mon},
                              std::chrono::day{static_cast<unsigned>(day)}};
@@ -74,7 +79,7 @@ std::optional<std::chrono::system_clock::time_point> make_time(int year, unsigne
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT`
-std::optional<std::chrono::system_clock::time_point> imf_fixdate(std::string_view s) {
+std::optional<sys_seconds> imf_fixdate(std::string_view s) {
     int day = 0, year = 0, h = 0, m = 0, sec = 0;
     unsigned mon = 0;
     if (!day_name(s, ',') || !literal(s, " ") || !number(s, 2, 2, day) || !literal(s, " ") ||
@@ -86,7 +91,7 @@ std::optional<std::chrono::system_clock::time_point> imf_fixdate(std::string_vie
 
 /// `Sunday, 06-Nov-94 08:49:37 GMT` (two-digit years: RFC 9110 asks for the
 /// reading no more than 50 years in the future; 70..99 → 19xx suffices here).
-std::optional<std::chrono::system_clock::time_point> rfc850(std::string_view s) {
+std::optional<sys_seconds> rfc850(std::string_view s) {
     int day = 0, year = 0, h = 0, m = 0, sec = 0;
     unsigned mon = 0;
     if (!day_name(s, ',') || !literal(s, " ") || !number(s, 2, 2, day) || !literal(s, "-") ||
@@ -98,7 +103,7 @@ std::optional<std::chrono::system_clock::time_point> rfc850(std::string_view s) 
 }
 
 /// `Sun Nov  6 08:49:37 1994`
-std::optional<std::chrono::system_clock::time_point> asctime_date(std::string_view s) {
+std::optional<sys_seconds> asctime_date(std::string_view s) {
     int day = 0, year = 0, h = 0, m = 0, sec = 0;
     unsigned mon = 0;
     if (!day_name(s, ' ') || !month(s, mon) || !literal(s, " ")) return std::nullopt;
@@ -126,9 +131,14 @@ std::optional<clock::duration> retry_after(std::string_view value,
     if (!when) when = rfc850(value);
     if (!when) when = asctime_date(value);
     if (!when) return std::nullopt;
-    if (*when <= now) return clock::duration::zero();
-    if (*when - now > longest) return std::nullopt;
-    return std::chrono::duration_cast<clock::duration>(*when - now);
+    // Compared in seconds, where any date read above fits; only a wait
+    // within `longest` is converted to the clock's nanoseconds.
+    const auto now_s = std::chrono::floor<std::chrono::seconds>(now);
+    if (*when < now_s) return clock::duration::zero();
+    if (*when - now_s > longest) return std::nullopt;
+    const std::chrono::system_clock::time_point at = *when;
+    if (at <= now) return clock::duration::zero();
+    return std::chrono::duration_cast<clock::duration>(at - now);
 }
 
 }  // namespace muster::http::detail

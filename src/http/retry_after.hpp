@@ -14,7 +14,8 @@ namespace muster::http::detail {
 /// HTTP date (IMF-fixdate `"Sun, 06 Nov 1994 08:49:37 GMT"`, and the obsolete
 /// RFC 850 and asctime forms a recipient must accept), a date in the past
 /// meaning zero. `std::nullopt` for anything else, and for a wait longer
-/// than a year (not meant; the request's deadline bounds retries anyway).
+/// than a year (not meant; the request's deadline bounds retries anyway),
+/// however far the date (years 0 to 9999 are read without overflow).
 std::optional<clock::duration> retry_after(std::string_view value,
                                            std::chrono::system_clock::time_point now);
 

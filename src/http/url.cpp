@@ -2,9 +2,15 @@
 
 #include <string>
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <boost/url/url_view.hpp>
+
 #include <muster/http/error.hpp>
 
 namespace muster::http {
+
+namespace urls = boost::urls;
 
 namespace {
 
@@ -22,104 +28,74 @@ bool hex(char c) noexcept { return digit(c) || (c >= 'a' && c <= 'f') || (c >= '
 bool host_char(char c) noexcept {
     return alpha(c) || digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
-/// Characters allowed unencoded in a request target: RFC 3986 pchar, '/',
-/// '?', plus '%' when it starts a valid escape (checked separately).
-bool target_char(char c) noexcept {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f) return false;
-    switch (c) {
-        case '"':
-        case '<':
-        case '>':
-        case '\\':
-        case '^':
-        case '`':
-        case '{':
-        case '|':
-        case '}':
-        case '#':
-            return false;
-        default:
-            return true;
-    }
-}
 
-/// The scheme of `text` if it starts with `scheme:`, else empty.
-std::string_view scheme_of(std::string_view text) noexcept {
-    if (text.empty() || !alpha(text[0])) return {};
-    for (std::size_t i = 1; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == ':') return text.substr(0, i);
-        if (!(alpha(c) || digit(c) || c == '+' || c == '-' || c == '.')) return {};
-    }
-    return {};
-}
-
-std::string checked_target(std::string_view original, std::string_view t) {
-    if (const auto hash = t.find('#'); hash != std::string_view::npos) t = t.substr(0, hash);
-    for (std::size_t i = 0; i < t.size(); ++i) {
-        const char c = t[i];
-        if (c == '%') {
-            if (i + 2 >= t.size() || !hex(t[i + 1]) || !hex(t[i + 2]))
-                invalid(original, "a bad %-escape");
-            continue;
-        }
-        if (!target_char(c))
-            invalid(original, "a character that must be percent-encoded in the path or query");
-    }
+std::string lowered(std::string_view s) {
     std::string out;
-    if (t.empty() || t.front() != '/') out = "/";
-    out += t;
+    out.reserve(s.size());
+    for (char c : s) out += lower(c);
     return out;
 }
 
-}  // namespace
+/// True when `text` starts with `scheme:`.
+bool has_scheme(std::string_view text) noexcept {
+    if (text.empty() || !alpha(text[0])) return false;
+    for (std::size_t i = 1; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == ':') return true;
+        if (!(alpha(c) || digit(c) || c == '+' || c == '-' || c == '.')) return false;
+    }
+    return false;
+}
 
-url url::parse(std::string_view text) {
+/// Why Boost.URL refused `text`, said for a person: its own message names
+/// only the grammar rule that failed.
+std::string refusal(std::string_view text, const boost::system::error_code& ec) {
+    const auto hash = text.find('#');
+    const std::string_view checked = text.substr(0, hash);
+    for (std::size_t i = 0; i < checked.size(); ++i) {
+        const auto u = static_cast<unsigned char>(checked[i]);
+        if (checked[i] == '%' &&
+            (i + 2 >= checked.size() || !hex(checked[i + 1]) || !hex(checked[i + 2])))
+            return "a bad %-escape";
+        if (u <= 0x20 || u >= 0x7f ||
+            std::string_view("\"<>\\^`{|}").find(checked[i]) != std::string_view::npos)
+            return "a character that must be percent-encoded";
+    }
+    return "not a URI as RFC 3986 defines it (" + ec.message() + ")";
+}
+
+/// The parts a request needs of `v`, checked against what muster accepts.
+/// `text` is what the caller gave, for the error.
+url from_view(std::string_view text, urls::url_view v) {
     url u;
-    const std::string_view scheme = scheme_of(text);
-    if (scheme.empty()) invalid(text, "no scheme (expected http:// or https://)");
-    for (char c : scheme) u.scheme += lower(c);
+    if (!v.has_scheme()) invalid(text, "no scheme (expected http:// or https://)");
+    u.scheme = lowered(v.scheme());
     if (u.scheme != "http" && u.scheme != "https")
         invalid(text, "the scheme \"" + u.scheme + "\" is not http or https");
-    std::string_view rest = text.substr(scheme.size() + 1);
-    if (!rest.starts_with("//")) invalid(text, "expected \"//\" after the scheme");
-    rest.remove_prefix(2);
-    const auto end = rest.find_first_of("/?#");
-    const std::string_view authority = rest.substr(0, end);
-    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
-    if (authority.find('@') != std::string_view::npos)
-        invalid(text, "user information (user@host) is not supported");
+    if (!v.has_authority()) invalid(text, "expected \"//\" after the scheme");
+    if (v.has_userinfo()) invalid(text, "user information (user@host) is not supported");
 
-    std::string_view host;
-    std::string_view port;
-    if (authority.starts_with('[')) {
-        const auto close = authority.find(']');
-        if (close == std::string_view::npos) invalid(text, "an unterminated IPv6 address");
-        host = authority.substr(1, close - 1);
-        if (host.find(':') == std::string_view::npos) invalid(text, "a bad IPv6 address");
-        for (char c : host)
-            if (!hex(c) && c != ':' && c != '.') invalid(text, "a bad IPv6 address");
-        const std::string_view after = authority.substr(close + 1);
-        if (after.starts_with(':')) {
-            port = after.substr(1);
-        } else if (!after.empty()) {
-            invalid(text, "unexpected characters after the IPv6 address");
-        }
-    } else {
-        const auto colon = authority.find(':');
-        host = authority.substr(0, colon);
-        if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-        for (char c : host)
-            if (!host_char(c)) invalid(text, "a character not allowed in a host name");
+    switch (v.host_type()) {
+        case urls::host_type::ipv6:
+            u.host = lowered(v.encoded_host_address());
+            break;
+        case urls::host_type::ipvfuture:
+            invalid(text, "a bad IPv6 address");
+        default:
+            for (char c : v.encoded_host())
+                if (!host_char(c)) invalid(text, "a character not allowed in a host name");
+            u.host = lowered(v.encoded_host());
+            break;
     }
-    if (host.empty()) invalid(text, "no host");
-    for (char c : host) u.host += lower(c);
+    if (u.host.empty()) invalid(text, "no host");
+
+    const std::string_view port = v.has_port() ? std::string_view(v.port()) : std::string_view();
     if (port.empty()) {
         u.port = u.scheme == "https" ? 443 : 80;
     } else {
-        if (port.size() > 5) invalid(text, "the port is out of range");
+        // Boost.URL reads any run of digits; a port is at most 65535.
         unsigned long p = 0;
+        if (port.size() > 5) invalid(text, "the port is out of range");
         for (char c : port) {
             if (!digit(c)) invalid(text, "the port is not a number");
             p = p * 10 + static_cast<unsigned long>(c - '0');
@@ -127,30 +103,48 @@ url url::parse(std::string_view text) {
         if (p == 0 || p > 65535) invalid(text, "the port is out of range");
         u.port = static_cast<std::uint16_t>(p);
     }
-    u.target = checked_target(text, rest);
+
+    const std::string_view path = v.encoded_path();
+    // Boost 1.81 reads "http://h:8a/" as port 8 and path "a/"; after an
+    // authority a path is empty or starts with '/' (RFC 3986 3.3).
+    if (!path.empty() && path.front() != '/') invalid(text, "the port is not a number");
+    u.target = path.empty() ? "/" : std::string(path);
+    if (v.has_query()) {
+        u.target += '?';
+        u.target += std::string_view(v.encoded_query());
+    }
     return u;
 }
 
+}  // namespace
+
+url url::parse(std::string_view text) {
+    const auto parsed = urls::parse_uri(text);
+    if (!parsed) {
+        if (!has_scheme(text)) invalid(text, "no scheme (expected http:// or https://)");
+        invalid(text, refusal(text, parsed.error()));
+    }
+    return from_view(text, *parsed);
+}
+
 url url::resolve(std::string_view reference) const {
-    if (!scheme_of(reference).empty()) return parse(reference);
-    if (reference.starts_with("//")) return parse(scheme + ":" + std::string(reference));
-    url u = *this;
-    if (reference.starts_with('/')) {
-        u.target = checked_target(reference, reference);
-        return u;
+    const auto ref = urls::parse_uri_reference(reference);
+    if (!ref) invalid(reference, refusal(reference, ref.error()));
+    const std::string base_text = str();
+    const auto base = urls::parse_uri(base_text);
+    if (!base) invalid(base_text, refusal(base_text, base.error()));
+    urls::url target;
+    // RFC 3986 5.2: merges the paths and removes dot segments ("../x").
+    const auto resolved = urls::resolve(*base, *ref, target);
+    if (!resolved) invalid(reference, resolved.error().message());
+    // Boost 1.81 keeps the ".." segments that climb above the root
+    // ("/../../x"); RFC 3986 5.2.4 drops them.
+    std::string_view path = target.encoded_path();
+    if (path == "/.." || path.starts_with("/../")) {
+        while (path == "/.." || path.starts_with("/../")) path.remove_prefix(3);
+        target.set_encoded_path(path.empty() ? std::string("/") : std::string(path));
     }
-    // A relative reference: replace the last segment of the path (the query
-    // of the base never carries over).
-    std::string_view base = target;
-    if (const auto q = base.find('?'); q != std::string_view::npos) base = base.substr(0, q);
-    std::string joined;
-    if (reference.empty() || reference.starts_with('?')) {
-        joined = std::string(base) + std::string(reference);
-    } else {
-        joined = std::string(base.substr(0, base.rfind('/') + 1)) + std::string(reference);
-    }
-    u.target = checked_target(reference, joined);
-    return u;
+    return from_view(reference, target);
 }
 
 std::string url::host_header() const {

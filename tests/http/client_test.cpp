@@ -38,6 +38,7 @@ using muster::status;
 using muster_test::run;
 using muster_test::test_server;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 /// The kind of the `muster::http::error` in `e`; fails the test for any
 /// other exception.
@@ -462,6 +463,15 @@ TEST_F(ClientTest, RedirectsAreFollowedWhenAsked) {
     EXPECT_EQ(r.body, "hello");
 }
 
+TEST_F(ClientTest, RelativeRedirectRemovesDotSegments) {
+    http::options o;
+    o.follow_redirects = true;
+    // From /redirect, "../../ok" is /ok (RFC 3986 5.2.4), not /../../ok.
+    auto r = run(get_once(server.url("/redirect?to=../../ok"), o));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "hello");
+}
+
 TEST_F(ClientTest, RedirectLoopIsTooManyRedirects) {
     http::options o;
     o.follow_redirects = true;
@@ -469,6 +479,48 @@ TEST_F(ClientTest, RedirectLoopIsTooManyRedirects) {
     auto e = run(error_of(get_once(server.url("/loop"), o)));
     EXPECT_EQ(kind_of(e), http::error_kind::too_many_redirects);
     EXPECT_EQ(server.requests(), 4u);
+}
+
+/// A GET of `url` following redirects, with a SigV4-signed request's fields
+/// (and the other credentials a client sends) plus one harmless field.
+asio::awaitable<http::response> signed_get(std::string url) {
+    http::options o;
+    o.follow_redirects = true;
+    http::client c{co_await asio::this_coro::executor, o};
+    http::request req;
+    req.url = std::move(url);
+    req.headers = {{"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/x, Signature=s1"},
+                   {"X-Amz-Date", "20261206T120000Z"},
+                   {"x-amz-security-token", "SESSIONTOKEN"},
+                   {"X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD"},
+                   {"X-Amz-Server-Side-Encryption-Customer-Key", "KEYBYTES"},
+                   {"Proxy-Authorization", "Basic cHJveHk6cHc="},
+                   {"Cookie", "session=COOKIE"},
+                   {"X-Trace-Me", "kept"}};
+    auto sending = c.request(std::move(req));
+    co_return co_await std::move(sending);
+}
+
+TEST_F(ClientTest, CrossOriginRedirectDropsEveryCredentialHeader) {
+    test_server other;  // another port of 127.0.0.1: another origin
+    auto r = run(signed_get(server.url("/redirect?to=" + other.url("/headers"))));
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(other.requests(), 1u);
+    for (const char* secret : {"AKIDEXAMPLE", "20261206T120000Z", "SESSIONTOKEN",
+                               "UNSIGNED-PAYLOAD", "KEYBYTES", "cHJveHk6cHc=", "COOKIE"}) {
+        EXPECT_THAT(r.body, Not(HasSubstr(secret))) << r.body;
+    }
+    EXPECT_THAT(r.body, HasSubstr("X-Trace-Me: kept\r\n"));
+}
+
+TEST_F(ClientTest, SameOriginRedirectKeepsTheSignedRequest) {
+    auto r = run(signed_get(server.url("/redirect?to=/headers")));
+    ASSERT_EQ(r.status, 200);
+    for (const char* field :
+         {"Authorization: AWS4-HMAC-SHA256", "X-Amz-Date: 20261206T120000Z",
+          "x-amz-security-token: SESSIONTOKEN", "Cookie: session=COOKIE", "X-Trace-Me: kept"}) {
+        EXPECT_THAT(r.body, HasSubstr(field));
+    }
 }
 
 asio::awaitable<http::response> post_with(std::string url, http::options o) {

@@ -45,4 +45,23 @@ TEST(RetryAfter, RefusesWaitsLongerThanAYear) {
     EXPECT_EQ(retry_after("Sun, 06 Nov 2094 08:49:37 GMT", rfc_example), std::nullopt);
 }
 
+TEST(RetryAfter, IgnoresDatesSystemClockCannotHold) {
+    // Found by fuzzing: system_clock's nanoseconds end in 2262, and converting
+    // year 9999 to them overflowed (a wait of 0 s or 276,803 s, under UBSan a
+    // report).
+    for (const char* far : {"\x01"
+                            "Fri, 31 Dec 9999 23:59:59 GMT",
+                            "Fri, 31 Dec 9999 23:59:59 GMT", "Fri Dec 31 23:59:59 9999",
+                            "Sat, 01 Jan 2300 00:00:00 GMT"}) {
+        EXPECT_EQ(retry_after(far, rfc_example), std::nullopt) << far;
+    }
+    EXPECT_EQ(retry_after("Mon, 01 Jan 0001 00:00:00 GMT", rfc_example), seconds(0));
+    EXPECT_EQ(retry_after("Mon, 01 Jan 1600 00:00:00 GMT", rfc_example), seconds(0));
+}
+
+TEST(RetryAfter, ADayNameIsLetters) {
+    EXPECT_EQ(retry_after("\x01Sun, 06 Nov 1994 08:49:47 GMT", rfc_example), std::nullopt);
+    EXPECT_EQ(retry_after("S1n, 06 Nov 1994 08:49:47 GMT", rfc_example), std::nullopt);
+}
+
 }  // namespace

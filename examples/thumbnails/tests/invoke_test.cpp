@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -310,6 +312,66 @@ TEST(InvokeTest, JsonLogsCarryTheSameFailureLine) {
         EXPECT_EQ(detail.at("reason").as_string(), "image_missing");
     }
     EXPECT_TRUE(found) << r.log;
+}
+
+/// A port of 127.0.0.1 that nothing listens on (bound, then closed).
+unsigned short unused_port() {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor a(
+        io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+    return a.local_endpoint().port();
+}
+
+TEST(InvokeTest, PresignedUrlsLeaveNoCredentialsInLogsOrTraces) {
+    temp_dir dir;
+    test_origin origin;
+    origin.add("/img/slow.jpg", jpeg(64, 64, 0));
+    // A SigV4 presigned query with a session token, as S3 hands it out.
+    const std::string query =
+        "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=ASIAEXAMPLEKEY%2F20261206%2Fus-east-1%2Fs3%2Faws4_request"
+        "&X-Amz-Date=20261206T120000Z&X-Amz-Expires=900"
+        "&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLETOKEN"
+        "&X-Amz-SignedHeaders=host"
+        "&X-Amz-Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
+    const std::string refused =
+        "http://127.0.0.1:" + std::to_string(unused_port()) + "/img/a.jpg" + query;
+    const auto r =
+        invoke(dir,
+               sqs_event({{"missing", origin.url() + "/img/gone.jpg" + query},
+                          {"refused", refused},
+                          {"slow", origin.url() + "/img/slow.jpg" + query + "&delay_ms=15000"}}),
+               {{"THUMBNAILS_FETCH_TIMEOUT_MS", "1000"}, {"MUSTER_TRACE", dir.path + "/trace"}});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.log;
+    ASSERT_EQ(r.responses.size(), 1u) << r.out;
+
+    const auto failures = logged_failures(r.log);
+    EXPECT_EQ(reasons_by_id(failures), (std::map<std::string, std::string>{
+                                           {"missing", "image_missing"},
+                                           {"refused", "fetch_failed"},
+                                           {"slow", "fetch_timeout"},
+                                       }))
+        << r.log;
+    for (const auto& f : failures) {
+        // The failure still names the object, and shows what was hidden.
+        EXPECT_NE(f.url.find("/img/"), std::string::npos) << f.url;
+        EXPECT_NE(f.url.find("X-Amz-Signature=REDACTED"), std::string::npos) << f.url;
+        EXPECT_NE(f.message.find("X-Amz-Security-Token=REDACTED"), std::string::npos) << f.message;
+    }
+
+    std::string traces;
+    for (const auto& name : files_in(dir.path + "/trace")) {
+        std::ifstream in(dir.path + "/trace/" + name);
+        std::ostringstream text;
+        text << in.rdbuf();
+        traces += text.str();
+    }
+    // Labelled by the records' URLs, redacted.
+    EXPECT_NE(traces.find("/img/gone.jpg?X-Amz-Algorithm"), std::string::npos) << traces;
+    for (const char* secret : {"ASIAEXAMPLEKEY", "EXAMPLETOKEN", "5d672d79c15b"}) {
+        EXPECT_EQ(r.log.find(secret), std::string::npos) << secret << " in\n" << r.log;
+        EXPECT_EQ(traces.find(secret), std::string::npos) << secret << " in\n" << traces;
+    }
 }
 
 TEST(InvokeTest, BadConfigurationIsAnInitError) {

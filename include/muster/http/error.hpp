@@ -35,17 +35,25 @@ std::string_view to_string(error_kind k) noexcept;
 /// e.g. `"muster::http timeout: GET http://127.0.0.1:8080/slow: no complete
 /// response within 500 ms"`.
 ///
+/// Neither `what()` nor `url()` carries the credentials of a presigned URL:
+/// the URL is shown as `muster::http::redacted` gives it, wherever the
+/// message names it, so an error can be logged as it is.
+///
 /// Thread-safety: immutable once thrown; copies may be read on any thread.
 class error : public std::runtime_error {
   public:
+    /// `url` is the request's URL as written; `message` may name it.
     error(error_kind kind, std::string url, const std::string& message);
 
     /// The category of the failure.
     error_kind kind() const noexcept { return kind_; }
-    /// The URL of the request that failed (the last one, after redirects).
+    /// The URL of the request that failed (the last one, after redirects),
+    /// redacted (see `muster::http::redacted`).
     const std::string& url() const noexcept { return url_; }
 
   private:
+    error(error_kind kind, std::string shown, std::string_view url, const std::string& message);
+
     error_kind kind_;
     std::string url_;
 };

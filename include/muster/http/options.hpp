@@ -79,8 +79,14 @@ struct options {
     /// Follow redirects (301, 302, 303, 307, 308 with a `Location`), at
     /// most `max_redirects` in a row; one more is
     /// `error_kind::too_many_redirects`. A 303, and a 301/302 answering a
-    /// POST, continue as a GET without body; `Authorization` and `Cookie`
-    /// are not sent to another origin. Off: a redirect is returned as the
+    /// POST, continue as a GET without body. Credentials are not sent to
+    /// another origin (scheme, host or port differ): `Authorization`,
+    /// `Proxy-Authorization`, `Cookie`, and every `X-Amz-*` and `X-Goog-*`
+    /// field (a SigV4 signature is bound to `X-Amz-Date` and
+    /// `X-Amz-Content-Sha256`, `X-Amz-Security-Token` is a session
+    /// credential, `X-Amz-Server-Side-Encryption-Customer-Key` a key) are
+    /// dropped on a redirect that leaves the origin, and stay dropped if a
+    /// later redirect comes back. Off: a redirect is returned as the
     /// response.
     bool follow_redirects = false;
     unsigned max_redirects = 10;

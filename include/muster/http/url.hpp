@@ -10,9 +10,10 @@ namespace muster::http {
 
 /// An absolute `http` or `https` URL, split into what a request needs.
 ///
-/// Parsing is strict: a scheme other than http/https, user info
-/// (`user:pass@`), an empty host, a bad port, or spaces and control
-/// characters anywhere are rejected. The fragment is dropped; the path and
+/// Parsed with Boost.URL's RFC 3986 grammar, then held to more: a scheme
+/// other than http/https, user info (`user:pass@`), an empty host, a host
+/// name with other than letters, digits, `-._~`, a bad port, or spaces and
+/// control characters anywhere are rejected. The fragment is dropped; the path and
 /// query are kept exactly as written (already percent-encoded).
 ///
 /// @code
@@ -29,7 +30,10 @@ struct url {
     static url parse(std::string_view text);
 
     /// Resolves `reference` (absolute, scheme-relative, absolute-path or
-    /// relative, as in a `Location` header) against this URL.
+    /// relative, as in a `Location` header) against this URL, as RFC 3986
+    /// section 5.2 says: dot segments are removed (`../../x` from `/a/b`
+    /// is `/x`). Throws `muster::http::error` (`invalid_url`) when the
+    /// reference, or the URL it makes, is not one `parse` accepts.
     url resolve(std::string_view reference) const;
 
     bool https() const noexcept { return scheme == "https"; }

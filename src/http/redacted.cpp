@@ -1,0 +1,106 @@
+#include <muster/http/redacted.hpp>
+
+#include <algorithm>
+#include <array>
+
+namespace muster::http {
+
+namespace {
+
+constexpr std::string_view shown = "REDACTED";
+
+char lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = lower(c);
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/// `name` percent-decoded and lower-cased; a broken escape stays as written
+/// (no name to redact contains a '%').
+std::string folded(std::string_view name) {
+    std::string out;
+    out.reserve(name.size());
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if (name[i] == '%' && i + 2 < name.size()) {
+            const int hi = hex_value(name[i + 1]);
+            const int lo = hex_value(name[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                out += lower(static_cast<char>(hi * 16 + lo));
+                i += 2;
+                continue;
+            }
+        }
+        out += lower(name[i]);
+    }
+    return out;
+}
+
+/// The list documented in the header, lower case.
+bool secret(std::string_view name) {
+    static constexpr std::array<std::string_view, 11> names = {
+        "x-amz-signature",      "x-amz-credential",
+        "x-amz-security-token", "signature",
+        "awsaccesskeyid",       "googleaccessid",
+        "x-goog-signature",     "x-goog-credential",
+        "key-pair-id",          "sig",
+        "access_token"};
+    const std::string n = folded(name);
+    for (const auto candidate : names)
+        if (n == candidate) return true;
+    return false;
+}
+
+}  // namespace
+
+std::string redacted(std::string_view url) {
+    std::string out;
+    out.reserve(url.size());
+
+    // User information: only the password is a secret.
+    std::size_t pos = 0;
+    if (const auto scheme_end = url.find("://"); scheme_end != std::string_view::npos) {
+        const std::size_t authority = scheme_end + 3;
+        const std::size_t authority_end = std::min(url.find_first_of("/?#", authority), url.size());
+        const std::size_t at = url.rfind('@', authority_end);
+        if (at != std::string_view::npos && at >= authority) {
+            const std::size_t colon = url.find(':', authority);
+            if (colon < at) {
+                out.append(url.substr(0, colon + 1));
+                out.append(shown);
+                pos = at;
+            }
+        }
+    }
+
+    const std::size_t hash = std::min(url.find('#', pos), url.size());
+    const std::size_t question = url.find('?', pos);
+    if (question == std::string_view::npos || question > hash) {
+        out.append(url.substr(pos));
+        return out;
+    }
+    out.append(url.substr(pos, question + 1 - pos));
+    std::size_t begin = question + 1;
+    for (;;) {
+        const std::size_t end = std::min(url.find('&', begin), hash);
+        const std::string_view pair = url.substr(begin, end - begin);
+        const std::size_t eq = pair.find('=');
+        if (eq != std::string_view::npos && secret(pair.substr(0, eq))) {
+            out.append(pair.substr(0, eq + 1));
+            out.append(shown);
+        } else {
+            out.append(pair);
+        }
+        if (end == hash) break;
+        out += '&';
+        begin = end + 1;
+    }
+    out.append(url.substr(hash));
+    return out;
+}
+
+}  // namespace muster::http
