@@ -276,9 +276,9 @@ TEST(FunctionTest, AFailedSyncFailsTheWholeBatchAndCommitsNothing) {
     const auto response = f.invoke(sqs_event(images.records));
     EXPECT_FALSE(committed);
     EXPECT_EQ(failed_ids(response), (std::vector<std::string>{"m-0", "m-1", "m-2"}));
-    EXPECT_EQ(reasons(f.log), (std::map<std::string, std::string>{{"m-0", "commit_failed"},
-                                                                  {"m-1", "commit_failed"},
-                                                                  {"m-2", "commit_failed"}}));
+    EXPECT_EQ(reasons(f.log),
+              (std::map<std::string, std::string>{
+                  {"m-0", "commit_failed"}, {"m-1", "commit_failed"}, {"m-2", "commit_failed"}}));
     EXPECT_TRUE(files_in(f.output() + "/thumbs").empty());
     EXPECT_TRUE(read_rows(f.output() + "/thumbnails.db").empty());
 }

@@ -156,7 +156,10 @@ TEST(ImageTest, OtherFormatsAreRefusedByName) {
     for (const auto& [bytes, name] : {
              std::pair<std::string, std::string>{"GIF89a\x01\x00\x01\x00", "gif"},
              {std::string("II*\0\x08\0\0\0", 8), "tiff"},
-             {std::string("\0\0\0\x18" "ftypheic\0\0\0\0", 16), "heif"},
+             {std::string("\0\0\0\x18"
+                          "ftypheic\0\0\0\0",
+                          16),
+              "heif"},
              {"<svg xmlns=\"http://www.w3.org/2000/svg\"/>", "svg"},
          }) {
         try {
