@@ -59,7 +59,11 @@ std::string emf_line(const invocation_metrics& m) {
 
     json::object directive;
     directive["Namespace"] = m.namespace_name;
-    directive["Dimensions"] = json::array{json::array{"FunctionName"}};
+    // One dimension set holding one dimension. Built in two steps: a braced array of one
+    // array is a copy of the inner one to Clang (CWG 2137), a nested array to GCC.
+    json::array dimension_sets;
+    dimension_sets.emplace_back(json::array{"FunctionName"});
+    directive["Dimensions"] = std::move(dimension_sets);
     directive["Metrics"] = std::move(definitions);
 
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -44,11 +44,18 @@ using muster::status;
 using muster_test::run;
 using namespace std::chrono_literals;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 // The sanitizers catch SIGSEGV themselves, report, and end the worker their
 // own way (SIGABRT or an exit status): the crash is still the task's alone,
-// but its signal is theirs to choose.
+// but its signal is theirs to choose. GCC says so with __SANITIZE_*__, Clang
+// 16 only through __has_feature.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool sanitizer_build = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool sanitizer_build = true;
+#else
+constexpr bool sanitizer_build = false;
+#endif
 #else
 constexpr bool sanitizer_build = false;
 #endif
