@@ -64,7 +64,8 @@ test-quick: deps
 # What `cmake --install` needs, and nothing else of the release preset.
 INSTALLED_TARGETS := muster_lambda muster_http muster_aws muster_process_pool muster_emulator muster
 # The thumbnail example's zip and what its deploy tests run it on.
-DEPLOY_TARGETS := $(INSTALLED_TARGETS) thumbnails_zip thumbnails_samples thumbnails_origin
+DEPLOY_TARGETS := $(INSTALLED_TARGETS) thumbnails_zip thumbnails_samples thumbnails_origin \
+	muster_co_await_gcc_asan
 
 test-deploy: deps
 	cmake --preset release
