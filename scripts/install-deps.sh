@@ -47,8 +47,9 @@ packages=(
     # encode, linked from their static archives into the deployed function;
     # SQLite holds the metadata. libvips (found through pkg-config) makes the
     # demo's sample images and the tests' images, and is the codec benchmark's
-    # baseline; the deployed function does not use it. Pillow is the codec
-    # benchmark's peer (bench/thumbnails/codec_compare.py).
+    # baseline; the deployed function does not use it. Pillow is the peer of
+    # both thumbnail benchmarks (bench/thumbnails/codec_compare.py and
+    # handler.py, run with /usr/bin/python3).
     libjpeg62-turbo-dev
     libpng-dev
     libwebp-dev
@@ -62,9 +63,6 @@ packages=(
     # The thumbnail example's SAM template is read as YAML by its check
     # (examples/thumbnails/check_template.py, run with /usr/bin/python3).
     python3-yaml
-    # The thumbnail benchmark's Python peer: aiohttp (above) and Pillow
-    # (bench/thumbnails/handler.py, run with /usr/bin/python3).
-    python3-pil
 )
 
 # Node may come from somewhere other than Debian (and bring its own npm);
