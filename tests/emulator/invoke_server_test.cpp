@@ -139,6 +139,13 @@ class client {
         }
     }
 
+    // A small receive buffer (no autotuning): a large answer fills it, and
+    // the server's send buffer, when this client does not read.
+    void shrink_receive_buffer() {
+        int bytes = 4096;
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+    }
+
   private:
     int fd_ = -1;
 };
@@ -277,6 +284,22 @@ TEST_F(InvokeServerTest, BodyThatStopsComingGets408AndTheConnectionIsClosed) {
     EXPECT_EQ(answer.rfind("HTTP/1.1 408 Request Timeout\r\n", 0), 0u) << answer;
     EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
     EXPECT_NE(log().find("no complete request body within 0.3 s"), std::string::npos) << log();
+}
+
+TEST_F(InvokeServerTest, ClientThatStopsReadingIsDropped) {
+    invoke_server_options options;
+    options.body_timeout = 500ms;
+    start(options);
+    {
+        client stuck(port_);
+        stuck.shrink_receive_buffer();
+        // A 6 MB answer: more than the kernel buffers between us hold.
+        ASSERT_TRUE(stuck.send(post(R"({"pad":")" + std::string(6'000'000, 'x') + R"("})")));
+        EXPECT_TRUE(logged("the client went away before the answer")) << log();
+    }
+    client next(port_);
+    ASSERT_TRUE(next.send(post(R"({"id":"next"})")));
+    EXPECT_NE(next.read_until(R"({"id":"next"})").find(R"({"id":"next"})"), std::string::npos);
 }
 
 TEST_F(InvokeServerTest, HugeDeclaredBodyIs413AtOnce) {
