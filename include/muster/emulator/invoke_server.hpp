@@ -75,8 +75,10 @@ struct invoke_server_options {
 /// server. The destructor closes the listening socket and every connection.
 class invoke_server {
   public:
-    /// Listens on `host`:`port` (port 0 picks a free one).
-    /// Throws `boost::system::system_error` when it cannot.
+    /// Listens on `host`:`port` (port 0 picks a free one). `log` receives the
+    /// server's own lines (stderr when empty).
+    /// Throws `boost::system::system_error` when it cannot listen, and
+    /// `std::invalid_argument` when `options.max_connections` is 0.
     invoke_server(boost::asio::any_io_executor executor, emulator& function, std::string host,
                   std::uint16_t port, platform_log_sink log = {},
                   invoke_server_options options = {});
