@@ -955,7 +955,7 @@ if os.path.exists(emulator_path):
         for (label, conns, total, _secs, per_s, matched, mism, failed, missing,
              r0, rh, r1, rp) in load_lines:
             add(f"| {label.strip()} | {int(total):,} | {int(per_s):,} | {int(matched):,} | "
-                f"{mism}, {failed}, {missing} | {r0}, {rh}, {r1} ({rp}) |")
+                f"{mism}, {failed}, {missing} | {int(r0):,}, {int(rh):,}, {int(r1):,} ({int(rp):,}) |")
         add("")
 
 lines += http_section(load("http"))
