@@ -56,7 +56,9 @@ struct invoke_server_options {
 /// than `RequestResponse` (the default), `Event` or `DryRun`
 /// (`ValidationException`), 404 for any other route. `Event` answers 202 at
 /// once and runs the invocation in the background; `DryRun` answers 204.
-/// Every answer carries `x-amzn-RequestId`. Connections are HTTP/1.1
+/// Every answer to an invocation that ran carries its `x-amzn-RequestId`;
+/// refusals (4xx: the request never became an invocation) do not.
+/// Connections are HTTP/1.1
 /// keep-alive; pipelined requests are answered in order.
 ///
 /// Hostile and careless clients (see `invoke_server_options`): idle, slow
