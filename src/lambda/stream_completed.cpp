@@ -78,7 +78,7 @@ std::string summary_line(const stream_summary& s) {
     for (std::size_t i = 0; i < status_count; ++i) {
         counts[to_string(static_cast<status>(i))] = s.by_status[i];
     }
-    counts["elapsed_ms"] = std::chrono::duration<double, std::milli>(s.elapsed).count();
+    counts["elapsed_us"] = std::chrono::duration_cast<std::chrono::microseconds>(s.elapsed).count();
     return as_line(json::object{{"summary", std::move(counts)}});
 }
 

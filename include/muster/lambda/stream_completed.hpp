@@ -53,7 +53,7 @@ namespace detail {
 std::string completion_line(std::size_t index, const muster::detail::outcome_base& o,
                             const boost::json::value* value);
 /// `{"summary":{"total":…,"ok":…,"failed":…,"timed_out":…,"cancelled":…,
-/// "not_started":…,"elapsed_ms":…}}` and a newline.
+/// "not_started":…,"elapsed_us":…}}` and a newline.
 std::string summary_line(const stream_summary& s);
 /// The line of a task the collection never started.
 std::string not_started_line(std::size_t index);
@@ -111,7 +111,7 @@ boost::asio::awaitable<stream_summary> stream_completions(response_stream* out,
 /// then, for a sized range, a `not_started` line for each task that never
 /// ran (the deadline came first), and last a summary line:
 ///
-///     {"summary":{"total":3,"ok":1,"failed":1,"timed_out":0,"cancelled":0,"not_started":1,"elapsed_ms":12.5}}
+///     {"summary":{"total":3,"ok":1,"failed":1,"timed_out":0,"cancelled":0,"not_started":1,"elapsed_us":12503}}
 ///
 /// `to_json(const T&)` turns a value into a `boost::json::value`
 /// (`boost::json::value_from` by default); a `void` task's value is `null`.
