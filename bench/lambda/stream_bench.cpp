@@ -9,8 +9,10 @@
 //   staggered  8 tasks finishing 10, 20, ... 80 ms after the start: time to
 //              the first byte (the first result, or the whole response) and
 //              to the last;
-//   many       N tasks that finish at once: the whole response, whose
-//              difference divided by N is the cost of one chunk.
+//   many       N tasks that finish at once: the whole response. Streamed
+//              minus buffered, divided by N, is what streaming costs per
+//              line; with `each` (every line a chunk of its own), the cost
+//              of one chunk.
 //
 // With `--ric INDEX_MJS DIR`, AWS's Node client (aws-lambda-ric) runs the
 // same workloads from DIR/index.mjs (`streamed`, `buffered`) in the same
@@ -145,6 +147,7 @@ int main(int argc, char** argv) {
     };
     add("muster", "streamed", {function}, "streamed", "");
     add("muster", "buffered", {function}, "buffered", "");
+    add("muster", "streamed, a chunk per line", {function}, "each", "");
     if (!ric.empty()) {
         add("aws-lambda-ric (Node 20)", "streamed", {"node", ric, "index.streamed"},
             "index.streamed", ric_dir);
@@ -184,11 +187,16 @@ int main(int argc, char** argv) {
         std::printf("| %s | %s | %.2f | %.2f | %.2f | %zu |\n", c.name.c_str(), c.response.c_str(),
                     median(c.stag_first), median(c.stag_total), median(c.many_total), c.many_bytes);
     }
-    std::printf("\nper-chunk overhead (many: streamed minus buffered, per line):\n");
-    for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
-        const double us =
-            (median(all[i].many_total) - median(all[i + 1].many_total)) * 1000.0 / many;
-        std::printf("  %s: %.2f us\n", all[i].name.c_str(), us);
+    const auto find = [&all](std::string_view name, std::string_view response) {
+        for (const auto& c : all)
+            if (c.name == name && c.response == response) return median(c.many_total);
+        return 0.0;
+    };
+    std::printf("\nper line in 'many' (streamed minus buffered, divided by %d):\n", many);
+    for (const auto& c : all) {
+        if (c.response == "buffered") continue;
+        std::printf("  %s, %s: %.2f us\n", c.name.c_str(), c.response.c_str(),
+                    (median(c.many_total) - find(c.name, "buffered")) * 1000.0 / many);
     }
     return 0;
 }

@@ -58,6 +58,9 @@ std::string summary_line(const stream_summary& s);
 /// The line of a task the collection never started.
 std::string not_started_line(std::size_t index);
 
+/// Lines that finished together are written as one chunk up to about this size.
+inline constexpr std::size_t max_chunk_bytes = 64 * 1024;
+
 template <class T, class ToJson>
 boost::asio::awaitable<stream_summary> stream_completions(response_stream* out,
                                                           completion_stream<T> stream,
@@ -67,42 +70,54 @@ boost::asio::awaitable<stream_summary> stream_completions(response_stream* out,
     const auto begin = clock::now();
     stream_summary summary;
     std::vector<bool> seen(size.value_or(0), false);
-    while (auto done = co_await stream.next()) {
-        const outcome<T>& o = done->result;
-        std::string line;
-        if constexpr (std::is_void_v<T>) {
-            const boost::json::value null;
-            line = completion_line(done->index, o, o.ok() ? &null : nullptr);
-        } else if (const T* v = o.get_if()) {
-            const boost::json::value json = to_json(*v);
-            line = completion_line(done->index, o, &json);
-        } else {
-            line = completion_line(done->index, o, nullptr);
-        }
+    const auto line_of = [&summary, &seen, &to_json](const completed<T>& done) {
+        const outcome<T>& o = done.result;
         ++summary.by_status[static_cast<std::size_t>(o.status())];
         ++summary.total;
-        if (done->index < seen.size()) seen[done->index] = true;
+        if (done.index < seen.size()) seen[done.index] = true;
+        if constexpr (std::is_void_v<T>) {
+            const boost::json::value null;
+            return completion_line(done.index, o, o.ok() ? &null : nullptr);
+        } else if (const T* v = o.get_if()) {
+            const boost::json::value json = to_json(*v);
+            return completion_line(done.index, o, &json);
+        } else {
+            return completion_line(done.index, o, nullptr);
+        }
+    };
+    while (auto done = co_await stream.next()) {
+        std::string lines = line_of(*done);
+        // What else finished meanwhile (while the last write waited for the
+        // socket) goes in the same chunk: one write per burst, not per line.
+        while (lines.size() < max_chunk_bytes) {
+            auto more = stream.try_next();
+            if (!more) break;
+            lines += line_of(*more);
+        }
         // Tasks go on finishing while this write waits for the socket.
-        co_await out->write(std::move(line));
+        co_await out->write(std::move(lines));
     }
     // Tasks the deadline (or the policy) kept from starting have no
     // completion; each still gets its line, so every input is accounted for.
+    std::string rest;
     for (std::size_t i = 0; i < seen.size(); ++i) {
         if (seen[i]) continue;
         ++summary.by_status[static_cast<std::size_t>(status::not_started)];
         ++summary.total;
-        co_await out->write(not_started_line(i));
+        rest += not_started_line(i);
     }
     summary.elapsed = clock::now() - begin;
-    co_await out->write(summary_line(summary));
+    rest += summary_line(summary);
+    co_await out->write(std::move(rest));
     co_return summary;
 }
 
 }  // namespace detail
 
 /// Runs the tasks of `range` as `as_completed(range, o)` does and writes
-/// each result to `out` the moment its task finishes, as one line of
-/// newline-delimited JSON (content type `application/x-ndjson`, unless the
+/// each result to `out` the moment its task finishes (results that finished
+/// while the previous write was under way go out together, in one chunk),
+/// as one line of newline-delimited JSON (content type `application/x-ndjson`, unless the
 /// response already started):
 ///
 ///     {"index":2,"status":"ok","value":42,"attempts":1}
