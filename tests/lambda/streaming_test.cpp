@@ -195,8 +195,8 @@ net::awaitable<http_answer> post_invoke(std::uint16_t port, std::string payload,
                                         std::function<void(const std::string&)> on_body) {
     auto ex = co_await net::this_coro::executor;
     beast::tcp_stream stream(ex);
-    co_await stream.async_connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
-                                  net::use_awaitable);
+    const net::ip::tcp::endpoint server(net::ip::make_address("127.0.0.1"), port);
+    co_await stream.async_connect(server, net::use_awaitable);
     http::request<http::string_body> req(http::verb::post,
                                          "/2015-03-31/functions/function/invocations", 11);
     req.set(http::field::host, "127.0.0.1");
@@ -225,16 +225,17 @@ TEST_F(StreamingTest, ServeRoutePassesChunksOnAsWritten) {
     bool opened_gate = false;
     http_answer answer;
     run_(config("stream_gate"), [&](emulator& function) -> net::awaitable<void> {
-        muster::emulator::invoke_server server(co_await net::this_coro::executor, function,
-                                               "127.0.0.1", 0);
-        answer = co_await post_invoke(server.port(),
-                                      json::serialize(json::object{{"gate", gate.string()}}),
-                                      [&](const std::string& so_far) {
-                                          if (!opened_gate && so_far.find("first\n") == 0) {
-                                              opened_gate = true;
-                                              write_file(gate, "open");
-                                          }
-                                      });
+        // Named, never inside a co_await expression: GCC 12 (README's caveat).
+        const auto ex = co_await net::this_coro::executor;
+        muster::emulator::invoke_server server(ex, function, std::string("127.0.0.1"), 0);
+        std::string payload = json::serialize(json::object{{"gate", gate.string()}});
+        std::function<void(const std::string&)> on_body = [&](const std::string& so_far) {
+            if (!opened_gate && so_far.find("first\n") == 0) {
+                opened_gate = true;
+                write_file(gate, "open");
+            }
+        };
+        answer = co_await post_invoke(server.port(), std::move(payload), std::move(on_body));
         server.close();
     });
     EXPECT_EQ(answer.status, 200u);
@@ -247,9 +248,10 @@ TEST_F(StreamingTest, ServeRoutePassesChunksOnAsWritten) {
 TEST_F(StreamingTest, ServeRouteSendsTheErrorAsTrailers) {
     http_answer answer;
     run_(config("stream_fail"), [&](emulator& function) -> net::awaitable<void> {
-        muster::emulator::invoke_server server(co_await net::this_coro::executor, function,
-                                               "127.0.0.1", 0);
-        answer = co_await post_invoke(server.port(), "{}", {});
+        const auto ex = co_await net::this_coro::executor;
+        muster::emulator::invoke_server server(ex, function, std::string("127.0.0.1"), 0);
+        std::string payload = "{}";
+        answer = co_await post_invoke(server.port(), std::move(payload), nullptr);
         server.close();
     });
     EXPECT_EQ(answer.status, 200u);
