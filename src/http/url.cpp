@@ -147,15 +147,35 @@ url url::resolve(std::string_view reference) const {
     return from_view(reference, target);
 }
 
+namespace {
+
+// The host as a URL writes it: an IPv6 address in brackets. Appended piece by
+// piece: GCC 12 warns (-Wrestrict, a false positive) on "[" + host + "]".
+void append_host(std::string& out, const std::string& host) {
+    const bool ipv6 = host.find(':') != std::string::npos;
+    if (ipv6) out += '[';
+    out += host;
+    if (ipv6) out += ']';
+}
+
+}  // namespace
+
 std::string url::host_header() const {
-    std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    if (!default_port()) h += ":" + std::to_string(port);
+    std::string h;
+    append_host(h, host);
+    if (!default_port()) {
+        h += ':';
+        h += std::to_string(port);
+    }
     return h;
 }
 
 std::string url::origin() const {
-    std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    return scheme + "://" + h + ":" + std::to_string(port);
+    std::string o = scheme + "://";
+    append_host(o, host);
+    o += ':';
+    o += std::to_string(port);
+    return o;
 }
 
 std::string url::str() const { return scheme + "://" + host_header() + target; }
