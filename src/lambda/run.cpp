@@ -587,7 +587,7 @@ class runtime {
                 // posting /error now would be refused.
                 inv.log().error("the response is too large for Lambda (" +
                                 std::to_string(response_size) +
-                                " bytes; the limit is 6 MiB), which reports it to the caller "
+                                " bytes; the limit is 6,291,556), which reports it to the caller "
                                 "as an error: " +
                                 r.body());
             } else if (code == 400) {

@@ -22,9 +22,9 @@ inline constexpr std::size_t lambda_payload_limit = 6 * 1024 * 1024;
 /// exceeded maximum allowed payload size (6291556 bytes).").
 inline constexpr std::size_t lambda_response_limit = 6 * 1024 * 1024 + 100;
 
-/// The largest streamed response the emulator accepts: 20 MiB, Lambda's
-/// documented default for response streaming.
-inline constexpr std::size_t lambda_streamed_payload_limit = 20 * 1024 * 1024;
+/// The largest streamed response the emulator accepts: 200 MiB, Lambda's
+/// limit for response streaming (it was 20 MiB until 2025).
+inline constexpr std::size_t lambda_streamed_payload_limit = 200 * 1024 * 1024;
 
 /// Receives one platform line (`START …`, `END …`, `REPORT …`, timeouts,
 /// init errors), without its trailing newline. Called on the emulator's

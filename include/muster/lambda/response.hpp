@@ -12,9 +12,10 @@ namespace muster::lambda {
 /// The response of one invocation, posted as is to the Runtime API's
 /// `/invocation/{id}/response` route.
 ///
-/// Lambda limits a buffered response to 6 MiB; a larger one is refused by the
-/// platform (413), which the runtime logs as "response too large" and which
-/// the caller sees as a function error.
+/// Lambda limits a buffered response to 6,291,556 bytes (6 MiB and 100
+/// bytes); a larger one is refused by the platform (413), which the runtime
+/// logs as "response too large" and which the caller sees as a function
+/// error.
 ///
 /// @code
 /// co_return muster::lambda::response::json({{"ok", true}});
