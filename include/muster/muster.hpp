@@ -14,6 +14,8 @@
 #include <muster/core/outcome.hpp>
 #include <muster/core/results.hpp>
 #include <muster/core/scope.hpp>
+#include <muster/core/sleep.hpp>
+#include <muster/core/time_source.hpp>
 #include <muster/core/status.hpp>
 #include <muster/core/trace.hpp>
 #include <muster/core/trace_html.hpp>
