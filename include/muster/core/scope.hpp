@@ -41,7 +41,6 @@ class scope_state {
         : parent_(parent),
           ledger_(parent ? parent->ledger_ : nullptr),
           recorder_(parent ? parent->recorder_ : nullptr),
-          time_(parent ? parent->time_ : nullptr),
           deadline_(deadline),
           span_(span) {
         if (parent_) parent_->add_ref();
@@ -54,9 +53,8 @@ class scope_state {
         : parent_(nullptr),
           ledger_(ledger.get()),
           recorder_(recorder.get()),
-          time_(time),
           root_(std::make_unique<root_data>(
-              root_data{std::move(ledger), std::move(recorder), std::move(trace_id)})),
+              root_data{std::move(ledger), std::move(recorder), std::move(trace_id), time})),
           deadline_(deadline) {}
     scope_state(const scope_state&) = delete;
     scope_state& operator=(const scope_state&) = delete;
@@ -74,7 +72,13 @@ class scope_state {
     /// long as this state, like the ledger.
     trace::recorder* recorder() const noexcept { return recorder_; }
     /// The time source of the root scope, or null for the steady clock.
-    time_source* time() const noexcept { return time_; }
+    /// Looked up once per collection, so it lives in the root and keeps the
+    /// per-task scopes a pointer smaller.
+    time_source* time() const noexcept {
+        const scope_state* s = this;
+        while (s->parent_) s = s->parent_;
+        return s->root_ ? s->root_->time : nullptr;
+    }
     /// The trace span of the innermost collected task this scope belongs
     /// to, or 0 outside any (or when nothing records).
     std::size_t span() const noexcept {
@@ -102,13 +106,13 @@ class scope_state {
         std::unique_ptr<task_ledger> ledger;
         std::shared_ptr<trace::recorder> recorder;
         std::string trace_id;
+        time_source* time = nullptr;
     };
 
     std::atomic<std::size_t> refs_{1};
     scope_state* parent_;
     task_ledger* ledger_;
     trace::recorder* recorder_ = nullptr;
-    time_source* time_ = nullptr;
     std::unique_ptr<root_data> root_;
     clock::time_point deadline_;
     std::size_t span_ = 0;
