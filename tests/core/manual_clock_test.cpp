@@ -75,7 +75,9 @@ TEST(ManualClockTest, TaskTimeoutEndsATaskAfterExactlyItsDuration) {
             co_await sleep(10ms);
             co_return 2;
         }());
-        co_return co_await muster::gather(std::move(tasks), {.task_timeout = 30ms});
+        muster::options o;
+        o.task_timeout = 30ms;
+        co_return co_await muster::gather(std::move(tasks), o);
     }());
     EXPECT_EQ(r[0].status(), muster::status::timed_out);
     EXPECT_EQ(r[0].timings().run_time(), 30ms);
@@ -133,7 +135,10 @@ TEST(ManualClockTest, TheDeadlineStopsACollectionAtExactlyItsTime) {
                 co_return i;
             }(i));
         }
-        co_return co_await muster::gather(std::move(tasks), {.limit = 2, .deadline = start + 50ms});
+        muster::options o;
+        o.limit = 2;
+        o.deadline = start + 50ms;
+        co_return co_await muster::gather(std::move(tasks), o);
     }());
     // 20 and 40 ms finish; the third (60 ms, admitted at 20) and the fourth
     // (80 ms, admitted at 40) are cut at 50 ms.
