@@ -929,13 +929,34 @@ if os.path.exists(emulator_path):
     add("| bootstrap, freezing | invocations/s | mean µs per invocation |")
     add("|---|---:|---:|")
     import re
+    load_lines = []
     with open(emulator_path) as f:
         for line in f:
             m = re.match(r"(.+?)\s+invocations: \d+\s+seconds: [\d.]+\s+per_second: (\d+)\s+"
                          r"mean_us: ([\d.]+)", line)
             if m:
                 add(f"| {m.group(1).strip()} | {int(m.group(2)):,} | {float(m.group(3)):.0f} |")
+            m = re.match(r"(.+?)\s+connections: (\d+)\s+invocations: (\d+)\s+seconds: ([\d.]+)\s+"
+                         r"per_second: (\d+)\s+matched: (\d+)\s+mismatched: (\d+)\s+failed: (\d+)\s+"
+                         r"missing: (\d+)\s+rss_kib_start: (-?\d+)\s+rss_kib_half: (-?\d+)\s+"
+                         r"rss_kib_end: (-?\d+)\s+rss_kib_peak: (-?\d+)", line)
+            if m:
+                load_lines.append(m.groups())
     add("")
+    if load_lines:
+        add("Under load: 64 keep-alive connections at once (`emulator_serve_load_driver`), each "
+            "invocation carrying a unique id that the function (the minimal runtime, answering "
+            "each event with itself) sends back; resident memory of the `muster serve` process "
+            "after a warm-up round, at half way, at the end, and its peak (sampled every 50 ms).")
+        add("")
+        add("| run | invocations | invocations/s | matched | mismatched, failed, missing | "
+            "serve RSS KiB: start, half, end (peak) |")
+        add("|---|---:|---:|---:|---|---|")
+        for (label, conns, total, _secs, per_s, matched, mism, failed, missing,
+             r0, rh, r1, rp) in load_lines:
+            add(f"| {label.strip()} | {int(total):,} | {int(per_s):,} | {int(matched):,} | "
+                f"{mism}, {failed}, {missing} | {int(r0):,}, {int(rh):,}, {int(r1):,} ({int(rp):,}) |")
+        add("")
 
 lines += http_section(load("http"))
 # ---- AWS ------------------------------------------------------------------------

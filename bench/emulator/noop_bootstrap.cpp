@@ -2,6 +2,11 @@
 // keep-alive connection, blocking sockets, answers every event with `null`.
 // It measures the emulator's own ceiling, with no runtime library in the way.
 //
+//   emulator_noop_bootstrap          answers `null`
+//   emulator_noop_bootstrap echo     answers with the event itself, after
+//                                    sleeping N ms if it holds "sleep_ms":N
+//                                    (load tests match answers to requests)
+//
 // Reads AWS_LAMBDA_RUNTIME_API (host:port). Exits 1 on any protocol error.
 
 #include <arpa/inet.h>
@@ -10,11 +15,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace {
 
@@ -86,7 +93,8 @@ std::string read_response(std::string& body) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+    const bool echo = argc > 1 && std::strcmp(argv[1], "echo") == 0;
     const char* api = std::getenv("AWS_LAMBDA_RUNTIME_API");
     if (api == nullptr) {
         die("AWS_LAMBDA_RUNTIME_API is not set");
@@ -116,9 +124,18 @@ int main() {
         if (id.empty()) {
             die("no request id on /next");
         }
+        std::string answer = "null";
+        if (echo) {
+            if (auto at = body.find("\"sleep_ms\":"); at != std::string::npos) {
+                long ms = std::strtol(body.c_str() + at + 11, nullptr, 10);
+                std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+            }
+            answer = body;
+        }
         std::string post = "POST /2018-06-01/runtime/invocation/" + id +
                            "/response HTTP/1.1\r\nHost: " + host_port +
-                           "\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\nnull";
+                           "\r\nContent-Type: application/json\r\nContent-Length: " +
+                           std::to_string(answer.size()) + "\r\n\r\n" + answer;
         send_all(post);
         read_response(body);
     }

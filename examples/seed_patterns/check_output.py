@@ -7,12 +7,18 @@
   check_output.py --exe EXE error PATTERN --event FILE [--stdin-text TEXT]
                   --stderr-contains TEXT...
   check_output.py --exe EXE demo
+  check_output.py --exe LAMBDA_EXE --invoke MUSTER stream PATTERN --event FILE
+                  --statuses S0,S1,... [--values JSON] [--error-types T0,...]
   check_output.py --exe LAMBDA_EXE --invoke MUSTER run|error ...
 
 With --invoke, EXE is the Lambda function (seed_patterns_lambda) and every
 run goes through `MUSTER invoke --handler PATTERN --event FILE -- EXE`, as
 on Lambda: the response on stdout, a function error as an error document on
 stdout with exit code 1.
+
+`stream` runs the function's streamed mode (`--handler stream.PATTERN`) and
+checks the NDJSON it streams: one line per input, each index once, then the
+summary line, whose counts agree with the lines.
 
 A list item may offer alternatives, `ok|timed_out`, or be empty to skip that
 position. Exits non-zero with every mismatch listed.
@@ -216,6 +222,62 @@ def cmd_error(a):
     print("ok: " + proc.stderr.strip().splitlines()[0])
 
 
+def cmd_stream(a):
+    if not INVOKE:
+        raise SystemExit("stream needs --invoke")
+    with open(a.event) as f:
+        event = json.load(f)
+    items = next(v for v in event.values() if isinstance(v, list))
+    start = time.monotonic()
+    proc = subprocess.run([INVOKE, "invoke", "--handler", "stream." + a.pattern, "--event",
+                           a.event, "--", a.exe], capture_output=True, text=True, timeout=30)
+    seconds = time.monotonic() - start
+    if proc.returncode != 0:
+        fail([f"exit code {proc.returncode}, stderr: {proc.stderr.strip()}"])
+    problems = []
+    lines = []
+    for text in proc.stdout.splitlines():
+        if not text.strip():
+            continue  # `muster invoke` ends the response with a newline
+        try:
+            lines.append(json.loads(text))
+        except json.JSONDecodeError as e:
+            fail([f"a line is not JSON ({e}): {text[:300]!r}"])
+    if not lines or "summary" not in lines[-1]:
+        fail(["the stream does not end with a summary line", proc.stdout])
+    summary = lines[-1]["summary"]
+    entries = lines[:-1]
+    by_index = {}
+    for e in entries:
+        i = e.get("index")
+        if not isinstance(i, int) or not 0 <= i < len(items):
+            problems.append(f"a line has no valid index: {e}")
+        elif i in by_index:
+            problems.append(f"index {i} has two lines")
+        else:
+            by_index[i] = e
+    if sorted(by_index) != list(range(len(items))):
+        problems.append(f"lines for indices {sorted(by_index)}, expected 0..{len(items) - 1}")
+    ordered = [by_index.get(i, {}) for i in range(len(items))]
+    if summary.get("total") != len(items):
+        problems.append(f"summary.total is {summary.get('total')}, for {len(items)} inputs")
+    for s in STATUSES:
+        n = sum(1 for e in entries if e.get("status") == s)
+        if summary.get(s) != n:
+            problems.append(f"summary.{s} is {summary.get(s)}, the lines have {n}")
+    expect_list("statuses", split_list(a.statuses), [e.get("status") for e in ordered],
+                problems, "status")
+    expect_list("error types", split_list(a.error_types),
+                [e.get("error", {}).get("type", "") for e in ordered], problems, "error type")
+    if a.values is not None:
+        for i, (w, e) in enumerate(zip(json.loads(a.values), ordered)):
+            if w is not None and e.get("value") != w:
+                problems.append(f"index {i} value is {e.get('value')!r}, expected {w!r}")
+    if problems:
+        fail(problems + ["stdout: " + proc.stdout.strip()])
+    print(f"ok: {len(entries)} lines and a summary, streamed in {seconds:.2f} s")
+
+
 def cmd_demo(a):
     proc, seconds = run(a.exe, ["demo"])
     problems = []
@@ -276,6 +338,14 @@ def main():
     e.add_argument("--stdin-text")
     e.add_argument("--stderr-contains", action="append", default=[])
     e.set_defaults(func=cmd_error)
+
+    s = sub.add_parser("stream")
+    s.add_argument("pattern")
+    s.add_argument("--event", required=True)
+    s.add_argument("--statuses", required=True)
+    s.add_argument("--values")
+    s.add_argument("--error-types")
+    s.set_defaults(func=cmd_stream)
 
     d = sub.add_parser("demo")
     d.set_defaults(func=cmd_demo)

@@ -92,6 +92,20 @@ asio::awaitable<json::value> run(json::value event) {
 
 }  // namespace
 
+task_list datasets_tasks(json::value event) {
+    const auto shared = std::make_shared<const json::value>(std::move(event));
+    task_list t;
+    t.size = event_array(*shared, "dataSets", "datasets").size();
+    t.make = [shared](std::size_t i) {
+        auto job = [shared, i](std::stop_token stop) {
+            return sum_times_two(shared->as_object().at("dataSets").as_array()[i], stop);
+        };
+        return muster::offload(std::move(job));
+    };
+    t.options = dataset_options();
+    return t;
+}
+
 asio::awaitable<json::value> datasets(const json::value& event) {
     // Not a coroutine itself: the copy is taken now, so the caller's event
     // may go away while the handler runs.

@@ -2,11 +2,13 @@
 
 #include <array>
 #include <string>
+#include <utility>
 
 #include <boost/json/kind.hpp>
 
 namespace seed_patterns {
 
+namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
@@ -30,6 +32,13 @@ handler_fn find_handler(std::string_view pattern) {
         if (p.name == pattern) return p.handler;
     }
     return nullptr;
+}
+
+asio::awaitable<task_list> pattern_tasks(std::string pattern, json::value event) {
+    if (pattern == "images") co_return co_await images_tasks(std::move(event));
+    if (pattern == "datasets") co_return datasets_tasks(std::move(event));
+    if (pattern == "tasks") co_return tasks_tasks(std::move(event));
+    throw bad_event("no pattern named '" + pattern + "'");
 }
 
 std::string_view detect_pattern(const json::value& event) {

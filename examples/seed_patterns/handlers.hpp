@@ -20,10 +20,15 @@
 /// caller's reference need not outlive the returned awaitable.
 #pragma once
 
+#include <cstddef>
+#include <functional>
+#include <string>
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
+
+#include <muster/core/options.hpp>
 
 #include "response.hpp"
 
@@ -49,6 +54,31 @@ boost::asio::awaitable<boost::json::value> datasets(const boost::json::value& ev
 /// (`muster::from_callback`), all inside `muster::with_group`, so every
 /// result is collected and all state belongs to this invocation.
 boost::asio::awaitable<boost::json::value> tasks(const boost::json::value& event);
+
+/// A pattern's tasks, uncollected: what its handler runs, for a caller that
+/// collects them itself (the Lambda function's streamed mode writes each
+/// result as it completes, with `muster::lambda::stream_as_completed`).
+struct task_list {
+    std::size_t size = 0;
+    /// Makes input `i`'s task, whose value is what the handler's entry would
+    /// hold as `value`. Called again for a retry.
+    std::function<boost::asio::awaitable<boost::json::value>(std::size_t)> make;
+    /// The limit, timeouts and retries the handler uses.
+    muster::options options;
+    /// Runs once every task has finished (the tasks pattern joins its
+    /// threads there), or empty.
+    std::function<boost::asio::awaitable<void>()> finish;
+};
+
+/// The tasks of `pattern` (`images`, `datasets`, `tasks`) over `event`.
+/// Errors: `bad_event` as the handler would throw. Await it on the
+/// executor the tasks will run on (the images pattern opens its HTTP client
+/// there).
+boost::asio::awaitable<task_list> pattern_tasks(std::string pattern, boost::json::value event);
+
+boost::asio::awaitable<task_list> images_tasks(boost::json::value event);
+task_list datasets_tasks(boost::json::value event);
+task_list tasks_tasks(boost::json::value event);
 
 /// The handler named `pattern` (`images`, `datasets`, `tasks`), or null.
 handler_fn find_handler(std::string_view pattern);

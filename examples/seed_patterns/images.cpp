@@ -96,8 +96,8 @@ asio::awaitable<processed_image> fetch_and_process(muster::http::client client,
     co_return processed_image{f.http_status, f.bytes};
 }
 
-asio::awaitable<json::value> run(json::value event) {
-    const auto begin = muster::clock::now();
+/// The event's URLs; `bad_event` when one is not a string.
+std::vector<std::string> urls_of(const json::value& event) {
     const json::array& input = event_array(event, "imageUrls", "images");
     std::vector<std::string> urls;
     urls.reserve(input.size());
@@ -108,6 +108,17 @@ asio::awaitable<json::value> run(json::value event) {
         }
         urls.emplace_back(input[i].as_string());
     }
+    return urls;
+}
+
+json::value to_json(const processed_image& p) {
+    return json::object{{"http_status", p.http_status}, {"bytes", p.bytes}};
+}
+
+asio::awaitable<json::value> run(json::value event) {
+    const auto begin = muster::clock::now();
+    const json::array& input = event_array(event, "imageUrls", "images");
+    const std::vector<std::string> urls = urls_of(event);
 
     // One client per invocation, like every other piece of state here: its
     // pool keeps connections alive across the tasks (and their retries).
@@ -127,14 +138,40 @@ asio::awaitable<json::value> run(json::value event) {
     json::array entries;
     entries.reserve(r.size());
     for (std::size_t i = 0; i < r.size(); ++i) {
-        entries.push_back(make_entry(i, input[i], r[i], [](const processed_image& p) {
-            return json::object{{"http_status", p.http_status}, {"bytes", p.bytes}};
-        }));
+        entries.push_back(make_entry(i, input[i], r[i], to_json));
     }
     co_return make_response(std::move(entries), r.completion_order(), muster::clock::now() - begin);
 }
 
+/// What the streamed mode's tasks share: the URLs, the one client.
+struct image_tasks_state {
+    std::vector<std::string> urls;
+    muster::http::client client;
+    const image_source* source;
+    std::string invocation;
+};
+
+asio::awaitable<json::value> image_task(std::shared_ptr<const image_tasks_state> state,
+                                        std::size_t i) {
+    const processed_image p = co_await fetch_and_process(state->client, *state->source,
+                                                         state->urls[i], state->invocation);
+    co_return to_json(p);
+}
+
 }  // namespace
+
+asio::awaitable<task_list> images_tasks(json::value event) {
+    std::vector<std::string> urls = urls_of(event);
+    const auto ex = co_await asio::this_coro::executor;
+    auto state = std::make_shared<const image_tasks_state>(
+        image_tasks_state{std::move(urls), muster::http::client{ex, client_options()},
+                          &configured_image_source(), next_invocation_tag()});
+    task_list t;
+    t.size = state->urls.size();
+    t.make = [state](std::size_t i) { return image_task(state, i); };
+    t.options = image_options();
+    co_return t;
+}
 
 asio::awaitable<json::value> images(const json::value& event) {
     // Not a coroutine itself: the copy is taken now, so the caller's event

@@ -134,6 +134,23 @@ asio::awaitable<json::value> run(json::value event) {
 
 }  // namespace
 
+task_list tasks_tasks(json::value event) {
+    const auto shared = std::make_shared<const json::value>(std::move(event));
+    auto threads = std::make_shared<thread_set>();
+    task_list t;
+    t.size = event_array(*shared, "tasks", "tasks").size();
+    t.make = [shared, threads](std::size_t i) {
+        return run_task(threads, shared->as_object().at("tasks").as_array()[i]);
+    };
+    t.options = task_options();
+    // As in the handler: no thread of this invocation runs into the next.
+    t.finish = [threads]() -> asio::awaitable<void> {
+        auto join_all = [threads] { threads->join_all(); };
+        co_await muster::offload(std::move(join_all));
+    };
+    return t;
+}
+
 asio::awaitable<json::value> tasks(const json::value& event) {
     // Not a coroutine itself: the copy is taken now, so the caller's event
     // may go away while the handler runs.

@@ -23,4 +23,6 @@
 #include <muster/lambda/invocation.hpp>
 #include <muster/lambda/log.hpp>
 #include <muster/lambda/response.hpp>
+#include <muster/lambda/response_stream.hpp>
 #include <muster/lambda/run.hpp>
+#include <muster/lambda/stream_completed.hpp>

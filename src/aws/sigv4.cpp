@@ -42,33 +42,6 @@ bool unreserved(unsigned char c) noexcept {
            c == '.' || c == '_' || c == '~';
 }
 
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// A query component as the server will read it: %XX decoded, '+' kept as
-// itself (AWS does not treat it as a space).
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            const int hi = hex_value(s[i + 1]);
-            const int lo = hex_value(s[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out += static_cast<char>(hi * 16 + lo);
-                i += 2;
-                continue;
-            }
-        }
-        out += s[i];
-    }
-    return out;
-}
-
 // RFC 3986 remove_dot_segments, plus empty segments dropped (what AWS's
 // signers call normalisation); a trailing slash survives.
 std::string normalize(std::string_view path) {
@@ -162,8 +135,8 @@ std::string canonical_query(std::string_view query) {
             std::string_view name = part.substr(0, eq);
             std::string_view value =
                 eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
-            pairs.emplace_back(uri_encode(percent_decode(name), false),
-                               uri_encode(percent_decode(value), false));
+            pairs.emplace_back(uri_encode(http::percent_decoded(name), false),
+                               uri_encode(http::percent_decoded(value), false));
         }
         start = end + 1;
     }

@@ -163,14 +163,23 @@ class emulator_state : public std::enable_shared_from_this<emulator_state> {
     // ---- the Runtime API --------------------------------------------------
 
     static net::awaitable<void> accept_loop(std::shared_ptr<emulator_state> self) {
+        accept_backoff backoff("muster: the Runtime API");
+        auto log = [&self](const std::string& line) { self->log(line); };
+        net::steady_timer pause(self->executor_);
         for (;;) {
             auto [ec, socket] = co_await self->acceptor_.async_accept(use_tuple);
             if (ec) {
                 if (self->closed_) {
                     co_return;
                 }
+                pause.expires_after(backoff.failed(ec, log));
+                co_await pause.async_wait(use_tuple);
+                if (self->closed_) {
+                    co_return;
+                }
                 continue;
             }
+            backoff.succeeded(log);
             socket.set_option(tcp::no_delay(true), ec);
             spawn_logged(self->executor_, session(self, std::move(socket)));
         }
@@ -354,8 +363,12 @@ class emulator_state : public std::enable_shared_from_this<emulator_state> {
         std::size_t limit = streaming ? self->config_.max_streamed_response_bytes
                                       : self->config_.max_response_bytes;
         bool too_big = false;
-        if (auto length = req.payload_size(); length && *length > limit) {
+        std::uint64_t size = 0;  // of the body, declared or received
+        // The declared Content-Length (the message's own payload_size()
+        // is the body's, which is empty here).
+        if (auto length = parser.content_length(); length && *length > limit) {
             too_big = true;
+            size = *length;
         }
 
         if (too_big && wants_continue(parser)) {
@@ -382,6 +395,7 @@ class emulator_state : public std::enable_shared_from_this<emulator_state> {
                 }
             };
             auto ec = co_await read_body(stream, buffer, parser, scratch, std::move(sink));
+            size = std::max<std::uint64_t>(size, *total);
             if (ec) {
                 self->log("muster: RequestId: " + id +
                           " the runtime's connection broke while posting its " +
@@ -409,20 +423,20 @@ class emulator_state : public std::enable_shared_from_this<emulator_state> {
         }
 
         // Over the limit: the invocation fails; the runtime is told with 413
-        // and must not post /error after it (a post would get 403).
+        // and must not post /error after it (a post would get 403). The
+        // texts are Lambda's.
         std::string limit_text = std::to_string(limit);
+        std::string message = "Response payload size (" + std::to_string(size) +
+                              " bytes) exceeded maximum allowed payload size (" + limit_text +
+                              " bytes).";
         invoke_result result;
         result.request_id = id;
         result.status = invoke_status::function_error;
         result.error_type = "Function.ResponseSizeTooLarge";
         result.streamed = streaming;
-        result.payload = error_document(
-            result.error_type, "Response payload size exceeded maximum allowed payload size (" +
-                                   limit_text + " bytes).");
+        result.payload = error_document(result.error_type, message);
         result.duration = duration_cast<microseconds>(steady::now() - inv->delivered_at);
-        self->log("RequestId: " + id +
-                  " Error: Response payload size exceeded maximum allowed payload size (" +
-                  limit_text + " bytes).");
+        self->log("RequestId: " + id + " Error: " + message);
         self->complete(inv, std::move(result));
         inv->state = invocation::phase::responded;
         self->after_post(inv);
@@ -771,11 +785,15 @@ class emulator_state : public std::enable_shared_from_this<emulator_state> {
 
     std::vector<std::string> environment() const {
         std::vector<std::pair<std::string, std::string>> vars;
-        for (const char* inherited : {"PATH", "LD_LIBRARY_PATH"}) {
-            if (const char* value = std::getenv(inherited)) {
-                vars.emplace_back(inherited, value);
-            }
+        if (const char* path = std::getenv("PATH")) {
+            vars.emplace_back("PATH", path);
         }
+        // Lambda's search path, with the task root for /var/task and
+        // /var/runtime (LAMBDA_RUNTIME_DIR); never the caller's, so a library
+        // found only through it fails here as it would on Lambda.
+        const std::string root = task_root_.string();
+        vars.emplace_back("LD_LIBRARY_PATH",
+                          "/lib64:/usr/lib64:" + root + ":" + root + "/lib:/opt/lib");
         auto set = [&vars](std::string key, std::string value) {
             for (auto& [k, v] : vars) {
                 if (k == key) {

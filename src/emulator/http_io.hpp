@@ -12,6 +12,11 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -74,6 +79,58 @@ inline net::awaitable<beast::error_code> read_body(beast::tcp_stream& stream,
     }
     co_return beast::error_code{};
 }
+
+// The delay between accept attempts after failures. An accept that fails
+// for lack of descriptors, buffers or memory fails again at once while the
+// pending connection stays in the backlog, so retrying without a pause
+// spins; a short delay that doubles up to a second keeps the CPU free for
+// the connections that are open (and will free descriptors) and still
+// resumes quickly. One log line when an episode starts, one when it ends.
+class accept_backoff {
+  public:
+    using log_fn = std::function<void(const std::string&)>;
+
+    explicit accept_backoff(std::string who) : who_(std::move(who)) {}
+
+    // After a failed accept: how long to wait before the next one. A
+    // connection that was aborted in the backlog is the client's doing:
+    // no wait.
+    std::chrono::milliseconds failed(const beast::error_code& ec, const log_fn& log) {
+        // Read without the category's virtual functions while descriptors
+        // are out: a sanitizer build checks a virtual call's target with a
+        // pipe(2), which fails then, and reports a false error.
+        const bool system = ec.category() == boost::system::system_category();
+        if (system && ec.value() == ECONNABORTED) {
+            return std::chrono::milliseconds(0);
+        }
+        ++failures_;
+        delay_ = std::clamp(delay_ * 2, first_delay, last_delay);
+        if (failures_ == 1) {
+            std::string what = system ? std::strerror(ec.value()) : ec.message();
+            log(who_ + ": cannot accept connections (" + what + "); retrying every " +
+                std::to_string(first_delay.count()) + " ms to " +
+                std::to_string(last_delay.count()) + " ms until it can");
+        }
+        return delay_;
+    }
+
+    // After an accept that worked: ends an episode of failures.
+    void succeeded(const log_fn& log) {
+        if (failures_ > 0) {
+            log(who_ + ": accepting connections again after " + std::to_string(failures_) +
+                " failed attempts");
+        }
+        failures_ = 0;
+        delay_ = std::chrono::milliseconds(0);
+    }
+
+  private:
+    static constexpr std::chrono::milliseconds first_delay{10};
+    static constexpr std::chrono::milliseconds last_delay{1000};
+    std::string who_;
+    std::uint64_t failures_ = 0;
+    std::chrono::milliseconds delay_{0};
+};
 
 // One complete answer with a JSON (or text) body.
 inline net::awaitable<beast::error_code> write_answer(beast::tcp_stream& stream,

@@ -136,6 +136,11 @@ child_process child_process::spawn(const spawn_spec& spec, std::error_code& ec) 
     if (spec.output_fd != 2) {
         posix_spawn_file_actions_adddup2(&actions, spec.output_fd, 2);
     }
+    // Nothing else of ours: descriptors are not close-on-exec by default
+    // (Asio's sockets are not), and a client connection or listening socket
+    // inherited by the function would outlive our closing it: no EOF or
+    // reset for the client, the port held after we exit.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     if (!spec.working_directory.empty()) {
         posix_spawn_file_actions_addchdir_np(&actions, spec.working_directory.c_str());
     }

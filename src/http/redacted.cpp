@@ -1,4 +1,5 @@
 #include <muster/http/redacted.hpp>
+#include <muster/http/url.hpp>
 
 #include <algorithm>
 #include <array>
@@ -13,30 +14,11 @@ char lower(char c) noexcept {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    c = lower(c);
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
-/// `name` percent-decoded and lower-cased; a broken escape stays as written
-/// (no name to redact contains a '%').
+/// `name` percent-decoded and lower-cased (no name to redact contains a
+/// '%', so a broken escape can stay as written).
 std::string folded(std::string_view name) {
-    std::string out;
-    out.reserve(name.size());
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        if (name[i] == '%' && i + 2 < name.size()) {
-            const int hi = hex_value(name[i + 1]);
-            const int lo = hex_value(name[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out += lower(static_cast<char>(hi * 16 + lo));
-                i += 2;
-                continue;
-            }
-        }
-        out += lower(name[i]);
-    }
+    std::string out = percent_decoded(name);
+    std::transform(out.begin(), out.end(), out.begin(), lower);
     return out;
 }
 

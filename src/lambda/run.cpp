@@ -36,6 +36,7 @@
 #include <muster/core/trace_html.hpp>
 #include <muster/core/trace_json.hpp>
 #include <muster/lambda/errors.hpp>
+#include <muster/lambda/events/base64.hpp>
 
 #include "config.hpp"
 #include "metrics.hpp"
@@ -204,13 +205,52 @@ asio::awaitable<void> report_init_error(detail::endpoint api, logger log, error_
     }
 }
 
+/// A streamed response on its way to `/response`: the handler's
+/// `response_stream` writes through it to the poller's connection.
+class streamed_response final : public response_stream::sink {
+  public:
+    streamed_response(runtime_api_client& client, std::string path)
+        : client_(client), path_(std::move(path)) {}
+
+    asio::awaitable<void> open(std::string content_type) override {
+        broken_ = true;
+        std::vector<detail::header> headers{{"Lambda-Runtime-Function-Response-Mode", "streaming"}};
+        co_await client_.begin_stream(
+            path_, std::move(content_type), std::move(headers),
+            "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body");
+        opened_ = true;
+        broken_ = false;
+    }
+
+    asio::awaitable<void> write(std::string bytes) override {
+        broken_ = true;
+        co_await client_.write_chunk(std::move(bytes));
+        broken_ = false;
+    }
+
+    const std::string& path() const noexcept { return path_; }
+    bool opened() const noexcept { return opened_; }
+    /// An operation on the connection failed (or never completed): the
+    /// post cannot be finished.
+    bool broken() const noexcept { return broken_; }
+
+    response_stream out{*this};
+
+  private:
+    runtime_api_client& client_;
+    std::string path_;
+    bool opened_ = false;
+    bool broken_ = false;
+};
+
 class runtime {
   public:
-    runtime(asio::io_context& io, runtime_config config, handler_function handler, logger log,
-            time_source* time)
+    runtime(asio::io_context& io, runtime_config config, handler_function handler,
+            streaming_handler_function streaming, logger log, time_source* time)
         : io_(io),
           config_(std::move(config)),
           handler_(std::move(handler)),
+          streaming_(std::move(streaming)),
           log_(std::move(log)),
           time_(time) {}
 
@@ -367,12 +407,24 @@ class runtime {
 
         std::optional<response> result;
         std::optional<error_report> failure;
+        // The streaming handler's response, opened by its first write.
+        std::unique_ptr<streamed_response> streamed;
+        if (streaming_) {
+            streamed = std::make_unique<streamed_response>(
+                client, "/2018-06-01/runtime/invocation/" + id_segment + "/response");
+        }
         try {
-            auto call = [this, &inv] { return handler_(inv); };
-            result = co_await asio::co_spawn(ex, std::move(call), asio::use_awaitable);
+            if (streamed) {
+                auto call = [this, &inv, out = &streamed->out] { return streaming_(inv, *out); };
+                co_await asio::co_spawn(ex, std::move(call), asio::use_awaitable);
+            } else {
+                auto call = [this, &inv] { return handler_(inv); };
+                result = co_await asio::co_spawn(ex, std::move(call), asio::use_awaitable);
+            }
         } catch (...) {
             failure = describe_current_exception();
         }
+        if (streamed) streamed->out.close();
 
         // The handler is done: whatever of it is still pending now was left
         // behind. Account for it before the response goes out, since a
@@ -381,7 +433,10 @@ class runtime {
         std::size_t pending = co_await settle(scope, inv, "the handler returned");
 
         bool posted = false;
-        if (result) {
+        if (streamed && (!failure || streamed->out.started())) {
+            // Once a byte went out, an error can only end the stream.
+            posted = co_await finish_stream(client, inv, *streamed, failure);
+        } else if (result) {
             const std::size_t size = result->body.size();
             posted = co_await post(
                 client, inv, "/2018-06-01/runtime/invocation/" + id_segment + "/response",
@@ -394,7 +449,7 @@ class runtime {
         }
         const auto duration = now() - received;
         if (!posted) co_return;  // The runtime is stopping.
-        if (recorder) recorder->mark(result ? "response posted" : "error posted");
+        if (recorder) recorder->mark(failure ? "error posted" : "response posted");
 
         // After-response work gets a scope of its own (same deadline): the
         // handler's is closed, and this one is accounted for the same way.
@@ -455,6 +510,60 @@ class runtime {
                             "are dropped and will not run in a later invocation");
         }
         co_return pending;
+    }
+
+    /// Ends a streamed response: opens it if the handler wrote nothing,
+    /// then sends the last chunk, with the error trailers when the handler
+    /// failed after its first write. A broken stream cannot be resent (its
+    /// bytes are gone): it is logged and the invocation fails on the
+    /// platform's side. False once the runtime must stop.
+    asio::awaitable<bool> finish_stream(runtime_api_client& client, const invocation& inv,
+                                        streamed_response& stream,
+                                        const std::optional<error_report>& failure) {
+        const std::size_t sent = stream.out.bytes_written();
+        std::vector<detail::header> trailers;
+        if (failure) {
+            inv.log().error("Invoke Error " + error_body(*failure) + " (after " +
+                            std::to_string(sent) +
+                            " bytes of the streamed response; sent as its trailers)");
+            trailers = {
+                {"Lambda-Runtime-Function-Error-Type", failure->type},
+                {"Lambda-Runtime-Function-Error-Body", base64_encode(error_body(*failure))}};
+        }
+        http_response r;
+        try {
+            if (!stream.broken() && !stream.opened())
+                co_await stream.open(stream.out.content_type());
+            if (stream.broken()) {
+                inv.log().error("the streamed response broke after " + std::to_string(sent) +
+                                " bytes (the connection to the Runtime API failed); the "
+                                "invocation fails");
+                client.abandon_stream();
+                co_return true;
+            }
+            r = co_await client.finish_stream(std::move(trailers));
+        } catch (const boost::system::system_error& e) {
+            inv.log().error("the streamed response could not be ended after " +
+                            std::to_string(sent) + " bytes (" + e.what() +
+                            "); the invocation fails");
+            co_return true;
+        }
+        const unsigned code = r.result_int();
+        if (code / 100 == 2) co_return true;
+        if (code == 413) {
+            inv.log().error("the streamed response is too large for Lambda (" +
+                            std::to_string(sent) +
+                            " bytes), which reports it to the caller: " + r.body());
+        } else if (code >= 500) {
+            inv.log().fatal("the Runtime API failed on " + stream.path() + " (" +
+                            std::to_string(code) + "): " + r.body() + "; the runtime exits");
+            stop(2);
+            co_return false;
+        } else {
+            inv.log().error("the Runtime API answered " + std::to_string(code) +
+                            " to the streamed " + stream.path() + ": " + r.body());
+        }
+        co_return true;
     }
 
     /// Posts to `/response` or `/error`, retrying transport failures with
@@ -526,6 +635,7 @@ class runtime {
     asio::io_context& io_;
     runtime_config config_;
     handler_function handler_;
+    streaming_handler_function streaming_;
     logger log_;
     time_source* time_;
     std::optional<int> exit_code_;
@@ -543,9 +653,8 @@ void report_environment_error(detail::endpoint api, const logger& log, std::stri
     io.run();
 }
 
-}  // namespace
-
-int run(handler_function handler, run_options options) {
+/// The loop, for either form of handler (exactly one is set).
+int run_loop(handler_function handler, streaming_handler_function streaming, run_options options) {
     const detail::log_settings logs = detail::read_log_settings();
     const logger log(logs.format, logs.level);
     if (!logs.warning.empty()) log.warn(logs.warning);
@@ -553,7 +662,9 @@ int run(handler_function handler, run_options options) {
     runtime_config config;
     try {
         config = detail::read_config(options, logs);
-        if (!handler) throw std::invalid_argument("muster::lambda::run was given no handler");
+        if (!handler && !streaming) {
+            throw std::invalid_argument("muster::lambda::run was given no handler");
+        }
     } catch (const std::exception& e) {
         log.fatal(std::string("cannot start: ") + e.what());
         if (auto api = detail::env("AWS_LAMBDA_RUNTIME_API")) {
@@ -567,13 +678,23 @@ int run(handler_function handler, run_options options) {
     }
 
     asio::io_context io(1);
-    runtime rt(io, std::move(config), std::move(handler), log, options.time);
+    runtime rt(io, std::move(config), std::move(handler), std::move(streaming), log, options.time);
     asio::co_spawn(io, rt.start(std::move(options.init)), asio::detached);
     if (options.time)
         options.time->run(io);
     else
         io.run();
     return rt.exit_code().value_or(2);
+}
+
+}  // namespace
+
+int run(handler_function handler, run_options options) {
+    return run_loop(std::move(handler), {}, std::move(options));
+}
+
+int run(streaming_handler_function handler, run_options options) {
+    return run_loop({}, std::move(handler), std::move(options));
 }
 
 }  // namespace muster::lambda

@@ -6,10 +6,15 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <boost/beast/http/write.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <muster/version.hpp>
@@ -144,20 +149,87 @@ asio::awaitable<http_response> runtime_api_client::exchange(
             co_await http::async_read_header(stream_, buffer_, parser, asio::use_awaitable);
             answered = true;
             co_await http::async_read(stream_, buffer_, parser, asio::use_awaitable);
-            http_response response = parser.release();
-            if (!response.keep_alive()) {
-                boost::system::error_code ignored;
-                stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-                stream_.close();
-                connected_ = false;
-            }
-            co_return response;
+            co_return release(parser);
         } catch (const boost::system::system_error&) {
             stream_.close();
             connected_ = false;
             if (!reused || answered || attempt > 0) throw;
         }
     }
+}
+
+asio::awaitable<http_response> runtime_api_client::read_answer() {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(max_payload_bytes);
+    co_await http::async_read(stream_, buffer_, parser, asio::use_awaitable);
+    co_return release(parser);
+}
+
+http_response runtime_api_client::release(http::response_parser<http::string_body>& parser) {
+    http_response response = parser.release();
+    if (!response.keep_alive()) {
+        boost::system::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_.close();
+        connected_ = false;
+    }
+    return response;
+}
+
+asio::awaitable<void> runtime_api_client::begin_stream(std::string path, std::string content_type,
+                                                       std::vector<header> headers,
+                                                       std::string trailer_names) {
+    http::request<http::empty_body> request(http::verb::post, endpoint_.target(path), 11);
+    request.set(http::field::host, endpoint_.host + ":" + endpoint_.port);
+    request.set(http::field::user_agent, "muster/" MUSTER_VERSION_STRING);
+    request.set(http::field::content_type, content_type);
+    for (auto& h : headers) request.set(h.name, h.value);
+    if (!trailer_names.empty()) request.set(http::field::trailer, trailer_names);
+    request.keep_alive(true);
+    request.chunked(true);
+
+    for (int attempt = 0;; ++attempt) {
+        const bool reused = connected_;
+        if (!connected_) co_await connect();
+        try {
+            http::request_serializer<http::empty_body> serializer(request);
+            co_await http::async_write_header(stream_, serializer, asio::use_awaitable);
+            co_return;
+        } catch (const boost::system::system_error&) {
+            stream_.close();
+            connected_ = false;
+            if (!reused || attempt > 0) throw;
+        }
+    }
+}
+
+asio::awaitable<void> runtime_api_client::write_chunk(std::string bytes) {
+    try {
+        co_await asio::async_write(stream_, http::make_chunk(asio::buffer(bytes)),
+                                   asio::use_awaitable);
+    } catch (const boost::system::system_error&) {
+        abandon_stream();
+        throw;
+    }
+}
+
+asio::awaitable<http_response> runtime_api_client::finish_stream(std::vector<header> trailers) {
+    http::fields fields;
+    for (auto& t : trailers) fields.set(t.name, t.value);
+    try {
+        co_await asio::async_write(stream_, http::make_chunk_last(fields), asio::use_awaitable);
+        co_return co_await read_answer();
+    } catch (const boost::system::system_error&) {
+        abandon_stream();
+        throw;
+    }
+}
+
+void runtime_api_client::abandon_stream() {
+    boost::system::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+    connected_ = false;
 }
 
 asio::awaitable<http_response> runtime_api_client::next() {

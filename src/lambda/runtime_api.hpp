@@ -11,9 +11,10 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 namespace muster::lambda::detail {
@@ -62,12 +63,32 @@ class runtime_api_client {
                                                std::string content_type,
                                                std::vector<header> headers = {});
 
+    /// Starts a streamed `POST` to `path`: sends the request's head with
+    /// `Transfer-Encoding: chunked`, `headers` and a `Trailer` header
+    /// announcing `trailer_names`. The body follows with `write_chunk` and
+    /// ends with `finish_stream`; nothing else may use the connection
+    /// meanwhile. A reused connection that fails here is replaced once.
+    boost::asio::awaitable<void> begin_stream(std::string path, std::string content_type,
+                                              std::vector<header> headers,
+                                              std::string trailer_names);
+    /// Sends `bytes` (not empty) as one chunk; completes once the socket
+    /// has them.
+    boost::asio::awaitable<void> write_chunk(std::string bytes);
+    /// Sends the last chunk with `trailers` and reads the answer.
+    boost::asio::awaitable<http_response> finish_stream(std::vector<header> trailers);
+    /// Drops the connection (a stream that cannot be finished).
+    void abandon_stream();
+
     const endpoint& where() const noexcept { return endpoint_; }
 
   private:
     boost::asio::awaitable<http_response> exchange(
         boost::beast::http::request<boost::beast::http::string_body> request);
     boost::asio::awaitable<void> connect();
+    boost::asio::awaitable<http_response> read_answer();
+    /// The parsed answer; closes a connection the server will not keep.
+    http_response release(
+        boost::beast::http::response_parser<boost::beast::http::string_body>& parser);
 
     endpoint endpoint_;
     boost::beast::tcp_stream stream_;

@@ -106,4 +106,18 @@ if(MODE STREQUAL "find_package")
     find_program(co_await_consumer muster_co_await_consumer
         PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
     run_step("run the co_await consumer" ${co_await_consumer})
+
+    # muster::core alone, with OpenSSL and zlib made unfindable: finding the
+    # core must not need what only the compiled components need.
+    set(core_only_build_dir ${WORK_DIR}/build-core-only)
+    file(REMOVE_RECURSE ${core_only_build_dir})
+    set(core_only_args ${configure_args})
+    list(REMOVE_AT core_only_args 0 1 2 3)  # -S <consumer_dir> -B <build_dir>
+    run_step("configure the core-only consumer" ${CMAKE_COMMAND}
+        -S ${consumer_dir}/core_only -B ${core_only_build_dir} ${core_only_args}
+        -DCMAKE_DISABLE_FIND_PACKAGE_OpenSSL=TRUE -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=TRUE)
+    run_step("build the core-only consumer" ${CMAKE_COMMAND} --build ${core_only_build_dir} ${config_args})
+    find_program(core_only_consumer muster_core_only_consumer
+        PATHS ${core_only_build_dir} ${core_only_build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
+    run_step("run the core-only consumer" ${core_only_consumer})
 endif()

@@ -101,6 +101,36 @@ TEST(AsCompletedTest, EndsWithNulloptAndStaysEnded) {
     EXPECT_EQ(ends, 2);
 }
 
+TEST(AsCompletedTest, TryNextTakesOnlyWhatHasFinishedWithoutWaiting) {
+    std::vector<int> burst;
+    bool nothing_before_start = false;
+    bool nothing_while_running = false;
+    bool nothing_after_end = false;
+    run([&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        tasks.push_back(value_after(1, 0ms));
+        tasks.push_back(value_after(2, 0ms));
+        tasks.push_back(value_after(3, 0ms));
+        tasks.push_back(value_after(4, 50ms));
+        auto s = muster::as_completed(std::move(tasks));
+        nothing_before_start = !s.try_next();
+        auto first = co_await s.next();
+        burst.push_back(first->result.value());
+        co_await sleep_for(10ms);  // the three quick ones are done by now
+        while (auto more = s.try_next()) burst.push_back(more->result.value());
+        nothing_while_running = !s.try_next();
+        auto last = co_await s.next();
+        burst.push_back(last->result.value());
+        EXPECT_FALSE(co_await s.next());
+        nothing_after_end = !s.try_next();
+    });
+    EXPECT_TRUE(nothing_before_start);
+    EXPECT_TRUE(nothing_while_running) << "the 50 ms task is not taken before it finished";
+    EXPECT_TRUE(nothing_after_end);
+    EXPECT_THAT(burst, UnorderedElementsAre(1, 2, 3, 4));
+    EXPECT_EQ(burst.back(), 4);
+}
+
 TEST(AsCompletedTest, EmptyInputEndsAtOnce) {
     bool ended = false;
     manual_clock manual;

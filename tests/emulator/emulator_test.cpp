@@ -71,6 +71,10 @@ TEST_F(ProtocolTest, DeliversTheEventAndReturnsTheResponseWarm) {
 }
 
 TEST_F(ProtocolTest, NextCarriesLambdaHeadersAndEnvironment) {
+    // The caller's library path is not the function's: it gets Lambda's.
+    const char* caller_path = std::getenv("LD_LIBRARY_PATH");
+    std::string saved = caller_path ? caller_path : "";
+    ::setenv("LD_LIBRARY_PATH", "/the/callers/lib", 1);
     auto c = config();
     c.environment.emplace_back("CUSTOM", "yes");
     c.memory_mb = 512;
@@ -95,6 +99,15 @@ TEST_F(ProtocolTest, NextCarriesLambdaHeadersAndEnvironment) {
     EXPECT_NE(p.find(R"("max_concurrency":"")"), std::string::npos) << p;
     EXPECT_NE(p.find(R"("task_root":")" + bootstraps_dir + "\""), std::string::npos) << p;
     EXPECT_NE(p.find(R"("pwd":")" + bootstraps_dir + "\""), std::string::npos) << p;
+    if (caller_path) {
+        ::setenv("LD_LIBRARY_PATH", saved.c_str(), 1);
+    } else {
+        ::unsetenv("LD_LIBRARY_PATH");
+    }
+    EXPECT_NE(p.find(R"("ld_library_path":"/lib64:/usr/lib64:)" + bootstraps_dir + ":" +
+                     bootstraps_dir + "/lib:/opt/lib\""),
+              std::string::npos)
+        << p;
     // An epoch deadline about `timeout` from now.
     auto at = p.find(R"("deadline_ms":")");
     ASSERT_NE(at, std::string::npos);
@@ -123,9 +136,36 @@ TEST_F(ProtocolTest, OversizedResponseIs413AndFailsTheInvocation) {
     EXPECT_EQ(results[0].status, invoke_status::function_error);
     EXPECT_EQ(results[0].error_type, "Function.ResponseSizeTooLarge");
     EXPECT_TRUE(results[1].ok()) << "the emulator stays up";
+    // curl announced its 7 MiB with Expect: 100-continue: refused unsent.
+    EXPECT_EQ(
+        results[0].payload,
+        R"({"errorMessage":"Response payload size (7340032 bytes) exceeded maximum )"
+        R"(allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"})");
+    EXPECT_EQ(count_containing(run_.log,
+                               "Error: Response payload size (7340032 bytes) exceeded "
+                               "maximum allowed payload size (6291556 bytes)."),
+              1u)
+        << joined(run_.log);
     auto seen = probes();
     EXPECT_EQ(seen["big"], "413");
     EXPECT_EQ(seen["error_after_big"], "403");
+}
+
+TEST_F(ProtocolTest, ResponseLimitIsLambdasAndTheMessageStatesTheSize) {
+    // 6,291,556 bytes (6 MiB + 100) pass on Lambda; one more does not.
+    auto results = run_.invoke_all(
+        config(), {R"({"action":"size","bytes":6291556})", R"({"action":"size","bytes":6291557})"});
+    ASSERT_EQ(results.size(), 2u);
+    EXPECT_TRUE(results[0].ok()) << results[0].payload.substr(0, 200);
+    EXPECT_EQ(results[0].payload.size(), 6291556u);
+    EXPECT_EQ(results[1].status, invoke_status::function_error);
+    EXPECT_EQ(results[1].error_type, "Function.ResponseSizeTooLarge");
+    EXPECT_NE(results[1].payload.find("Response payload size (6291557 bytes) exceeded maximum "
+                                      "allowed payload size (6291556 bytes)."),
+              std::string::npos)
+        << results[1].payload;
+    auto seen = probes();
+    EXPECT_EQ(seen["size"], "413") << "the last post";
 }
 
 TEST_F(ProtocolTest, OversizedOrInvalidRequestIsRejectedBeforeTheFunction) {

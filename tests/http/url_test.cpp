@@ -154,3 +154,17 @@ TEST(RequestTest, IdempotentMethods) {
 }
 
 }  // namespace
+
+TEST(PercentDecodedTest, DecodesEscapesOfEitherCase) {
+    EXPECT_EQ(http::percent_decoded("a%2Fb%2fc%20d"), "a/b/c d");
+    EXPECT_EQ(http::percent_decoded("X-Amz-Signature"), "X-Amz-Signature");
+    EXPECT_EQ(http::percent_decoded("%00"), std::string(1, '\0'));
+}
+
+TEST(PercentDecodedTest, KeepsBrokenEscapesAndPlusAsWritten) {
+    EXPECT_EQ(http::percent_decoded("a+b"), "a+b");
+    EXPECT_EQ(http::percent_decoded("100%"), "100%");
+    EXPECT_EQ(http::percent_decoded("%4"), "%4");
+    EXPECT_EQ(http::percent_decoded("%zz%41"), "%zzA");
+    EXPECT_EQ(http::percent_decoded("%%41"), "%A");
+}

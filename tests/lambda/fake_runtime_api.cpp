@@ -145,7 +145,13 @@ void fake_runtime_api::serve(tcp::socket& socket) {
         recorded_request rec;
         rec.method = std::string(req.method_string());
         rec.target = std::string(req.target());
-        for (const auto& f : req) rec.headers[lower(std::string(f.name_string()))] = std::string(f.value());
+        // A header sent more than once (`Trailer` from AWS's Node client) is
+        // recorded once, its values joined as HTTP allows.
+        for (const auto& f : req) {
+            std::string& value = rec.headers[lower(std::string(f.name_string()))];
+            if (!value.empty()) value += ", ";
+            value += std::string(f.value());
+        }
         rec.body = req.body();
         rec.at = std::chrono::steady_clock::now();
 

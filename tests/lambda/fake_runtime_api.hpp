@@ -37,7 +37,8 @@ struct scripted_invocation {
 struct recorded_request {
     std::string method;
     std::string target;
-    std::map<std::string, std::string> headers;  ///< Lower-case names.
+    /// Lower-case names; a header sent twice has its values joined by ", ".
+    std::map<std::string, std::string> headers;
     std::string body;
     std::chrono::steady_clock::time_point at;
 

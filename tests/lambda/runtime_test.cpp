@@ -16,6 +16,7 @@
 #include <thread>
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -607,6 +608,61 @@ TEST_F(RuntimeTest, TraceThatCannotBeWrittenIsLoggedAndTheInvocationsGoOn) {
     EXPECT_NE(fn->err().find("MUSTER_TRACE: cannot create the directory"), std::string::npos)
         << fn->err();
     EXPECT_TRUE(fn->running());
+}
+
+// The wire format of a streamed response, as AWS's own clients send it
+// (aws-lambda-ric's streamifyResponse, the Rust runtime): a chunked
+// /response with the streaming mode header and the announced error trailers.
+TEST_F(RuntimeTest, StreamedResponseIsAChunkedPostAnnouncingTheErrorTrailers) {
+    auto fn = start("stream_gate");
+    const auto gate =
+        std::filesystem::temp_directory_path() / ("muster-gate-" + std::to_string(::getpid()));
+    std::ofstream(gate) << "open";
+    api.enqueue(event("s1", json::serialize(json::object{{"gate", gate.string()}})));
+    auto a = api.wait_for_answer("s1");
+    std::filesystem::remove(gate);
+    ASSERT_TRUE(a) << fn->err();
+    EXPECT_EQ(a->target, answer_prefix + "s1/response");
+    EXPECT_EQ(a->header("lambda-runtime-function-response-mode"), "streaming");
+    EXPECT_EQ(a->header("transfer-encoding"), "chunked");
+    EXPECT_EQ(a->header("content-length"), "");
+    EXPECT_EQ(a->header("trailer"),
+              "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body");
+    EXPECT_EQ(a->header("content-type"), "text/plain");
+    EXPECT_EQ(a->body, "first\nsecond\n");
+    EXPECT_EQ(a->header("lambda-runtime-function-error-type"), "") << "no error, no trailer";
+    EXPECT_TRUE(fn->running());
+}
+
+TEST_F(RuntimeTest, StreamedFailureAfterTheFirstByteIsSentAsTrailers) {
+    auto fn = start("stream_fail");
+    api.enqueue(event("s1"));
+    api.enqueue(event("s2"));
+    auto a1 = api.wait_for_answer("s1");
+    auto a2 = api.wait_for_answer("s2");
+    ASSERT_TRUE(a1 && a2) << fn->err();
+    EXPECT_EQ(a1->target, answer_prefix + "s1/response") << "not /error: the stream had begun";
+    EXPECT_EQ(a1->body, "partial\n");
+    EXPECT_EQ(a1->header("content-type"), "application/octet-stream");
+    EXPECT_EQ(a1->header("lambda-runtime-function-error-type"), "StreamBroke");
+    const auto doc =
+        parse(muster::lambda::base64_decode(a1->header("lambda-runtime-function-error-body")));
+    EXPECT_EQ(doc, parse(R"({"errorMessage":"the stream broke on purpose",
+        "errorType":"StreamBroke","stackTrace":[]})"));
+    // The connection stays usable: the second invocation is answered too.
+    EXPECT_EQ(a2->header("lambda-runtime-function-error-type"), "StreamBroke");
+    EXPECT_NE(fn->err().find("after 8 bytes of the streamed response"), std::string::npos)
+        << fn->err();
+}
+
+TEST_F(RuntimeTest, StreamedFailureBeforeTheFirstByteIsPostedToError) {
+    auto fn = start("stream_fail_early");
+    api.enqueue(event("s1"));
+    auto a = api.wait_for_answer("s1");
+    ASSERT_TRUE(a) << fn->err();
+    EXPECT_EQ(a->target, answer_prefix + "s1/error");
+    EXPECT_EQ(a->header("lambda-runtime-function-error-type"), "NothingWritten");
+    EXPECT_EQ(a->header("lambda-runtime-function-response-mode"), "");
 }
 
 }  // namespace

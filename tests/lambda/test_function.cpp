@@ -11,7 +11,10 @@
 #include <ranges>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <filesystem>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -246,6 +249,66 @@ lambda::handler_function pick(const std::string& name) {
     return nullptr;
 }
 
+/// A task of the streamed fan-out: sleeps `ms`, fails when `ms` is negative.
+asio::awaitable<std::int64_t> streamed_task(std::int64_t ms) {
+    co_await sleep_for(std::chrono::milliseconds(ms < 0 ? -ms : ms));
+    if (ms < 0)
+        throw lambda::function_error("TaskFailed", "task of " + std::to_string(-ms) + " ms");
+    co_return ms;
+}
+
+lambda::streaming_handler_function pick_streaming(const std::string& name) {
+    using lambda::response_stream;
+    if (name == "stream_gate") {
+        // Writes "first", waits until the file named by the event's "gate"
+        // exists (the caller creates it once it has "first"), writes "second".
+        return [](invocation& inv, response_stream& out) -> asio::awaitable<void> {
+            const std::string gate(json::parse(inv.payload()).at("gate").as_string());
+            out.set_content_type("text/plain");
+            co_await out.write("first\n");
+            while (!std::filesystem::exists(gate)) co_await sleep_for(std::chrono::milliseconds(5));
+            co_await out.write("second\n");
+        };
+    }
+    if (name == "stream_fail") {
+        return [](invocation&, response_stream& out) -> asio::awaitable<void> {
+            co_await out.write("partial\n");
+            throw lambda::function_error("StreamBroke", "the stream broke on purpose");
+        };
+    }
+    if (name == "stream_fail_early") {
+        return [](invocation&, response_stream&) -> asio::awaitable<void> {
+            throw lambda::function_error("NothingWritten", "failed before the first byte");
+            co_return;
+        };
+    }
+    if (name == "stream_empty") {
+        return [](invocation&, response_stream&) -> asio::awaitable<void> { co_return; };
+    }
+    if (name == "stream_prelude") {
+        return [](invocation&, response_stream& out) -> asio::awaitable<void> {
+            lambda::http_response_prelude prelude(
+                201, {{"content-type", "text/plain"}, {"x-tag", "a"}, {"x-tag", "b"}}, {"a=b"});
+            co_await out.write_prelude(std::move(prelude));
+            co_await out.write("abc");
+        };
+    }
+    if (name == "stream_fanout") {
+        // {"ms": [task durations, negative to fail], "limit": n}
+        return [](invocation& inv, response_stream& out) -> asio::awaitable<void> {
+            const json::value event = json::parse(inv.payload());
+            std::vector<std::int64_t> ms;
+            for (const auto& v : event.at("ms").as_array()) ms.push_back(v.as_int64());
+            muster::options o;
+            o.limit = static_cast<std::size_t>(field(event, "limit", 100));
+            auto tasks = ms | std::views::transform(streamed_task);
+            const auto summary = co_await lambda::stream_as_completed(out, tasks, o);
+            say("STREAMED " + std::to_string(summary.total) + " TASKS");
+        };
+    }
+    return nullptr;
+}
+
 }  // namespace
 
 int main() {
@@ -271,5 +334,6 @@ int main() {
             options);
     }
     if (name == "fanout") return lambda::run(fanout, options);
+    if (auto streaming = pick_streaming(name)) return lambda::run(std::move(streaming), options);
     return lambda::run(pick(name), options);
 }

@@ -231,7 +231,47 @@ int run_invoke(const common_options& o, const std::string& event_source) {
     return code;
 }
 
-int run_serve(const common_options& o, const std::string& host, std::uint16_t port) {
+// What `muster serve` adds: where it listens and how it treats clients.
+struct serve_options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 9000;
+    double idle_timeout_s = 60;
+    double header_timeout_s = 10;
+    double body_timeout_s = 30;
+    std::size_t max_connections = 256;
+};
+
+void add_serve(CLI::App& cmd, serve_options& s) {
+    cmd.add_option("--port", s.port, "Port to listen on (0 picks a free one)")
+        ->capture_default_str();
+    cmd.add_option("--host", s.host, "Address to listen on")->capture_default_str();
+    cmd.add_option("--idle-timeout", s.idle_timeout_s,
+                   "Seconds a connection may wait for its next request before it is closed")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd.add_option("--header-timeout", s.header_timeout_s,
+                   "Seconds a request header may take to arrive (then 408, closed)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd.add_option("--body-timeout", s.body_timeout_s,
+                   "Seconds a request body may take to arrive (then 408, closed), and a client "
+                   "may take to read an answer")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd.add_option("--max-connections", s.max_connections,
+                   "Connections served at once; more wait in the listen backlog")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+        ->capture_default_str();
+}
+
+int run_serve(const common_options& o, const serve_options& s) {
+    const std::string& host = s.host;
+    const std::uint16_t port = s.port;
+    emu::invoke_server_options server_options;
+    server_options.idle_timeout = to_ms(s.idle_timeout_s);
+    server_options.header_timeout = to_ms(s.header_timeout_s);
+    server_options.body_timeout = to_ms(s.body_timeout_s);
+    server_options.max_connections = s.max_connections;
     emu::function_config config;
     if (!make_config(o, config)) {
         return exit_usage;
@@ -240,7 +280,8 @@ int run_serve(const common_options& o, const std::string& host, std::uint16_t po
     emu::emulator function(io.get_executor(), config);
     std::optional<emu::invoke_server> server;
     try {
-        server.emplace(io.get_executor(), function, host, port);
+        server.emplace(io.get_executor(), function, host, port, emu::platform_log_sink{},
+                       server_options);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "muster serve: cannot listen on %s:%u: %s\n", host.c_str(),
                      static_cast<unsigned>(port), e.what());
@@ -286,21 +327,18 @@ int main(int argc, char** argv) {
                        "once per element, warm, in sequence");
     add_common(*invoke, invoke_options);
 
-    common_options serve_options;
-    std::string host = "127.0.0.1";
-    std::uint16_t port = 9000;
+    common_options serve_common;
+    serve_options serve_only;
     auto* serve = app.add_subcommand("serve",
                                      "Keep the function warm behind AWS's invoke route, "
                                      "POST /2015-03-31/functions/function/invocations");
-    serve->add_option("--port", port, "Port to listen on (0 picks a free one)")
-        ->capture_default_str();
-    serve->add_option("--host", host, "Address to listen on")->capture_default_str();
-    add_common(*serve, serve_options);
+    add_serve(*serve, serve_only);
+    add_common(*serve, serve_common);
 
     CLI11_PARSE(app, argc, argv);
 
     if (invoke->parsed()) {
         return run_invoke(invoke_options, event_source);
     }
-    return run_serve(serve_options, host, port);
+    return run_serve(serve_common, serve_only);
 }

@@ -82,6 +82,17 @@ class completion_stream {
         }
     }
 
+    /// The next finished task if one is ready now, without waiting:
+    /// `std::nullopt` when none is, before the first `next()`, and at the
+    /// end of the stream. For a reader that handles what finished while it
+    /// was busy in one go (`stream_as_completed` writes those lines as one
+    /// chunk).
+    std::optional<completed<T>> try_next() {
+        if (!c_) return std::nullopt;
+        if (auto i = c_->pop_ready()) return completed<T>{*i, std::move(c_->outcome_at(*i))};
+        return std::nullopt;
+    }
+
     /// Stops the collection without waiting: nothing more is admitted and
     /// running tasks are cancelled. Keep calling `next()` to read their
     /// outcomes. Call on the executor's thread.

@@ -1,3 +1,7 @@
+/// @file
+/// `emulator`: a local Lambda for one function, for tests and for `muster
+/// invoke`/`muster serve`. It runs the function's bootstrap as a child
+/// process and serves it the Runtime API on 127.0.0.1.
 #pragma once
 
 #include <muster/emulator/function_config.hpp>
@@ -19,11 +23,11 @@ class emulator_state;
 /// child process and serves it the Runtime API on 127.0.0.1, the way Lambda's
 /// platform does.
 ///
-/// Behaviour (what a runtime sees): `/next` answers carry `Content-Type`, an
-/// epoch `Lambda-Runtime-Deadline-Ms`, the request id, function ARN and a
-/// trace id; posts for an unknown request id get 400, a second post for the
-/// same invocation 403, a body over the limit 413 (the invocation then fails
-/// with `Function.ResponseSizeTooLarge`); `/init/error` fails the waiting
+/// What a runtime sees: `/next` answers carry `Content-Type`, an epoch
+/// `Lambda-Runtime-Deadline-Ms`, the request id, function ARN and a trace
+/// id; posts for an unknown request id get 400, a second post for the same
+/// invocation 403, a body over the limit 413 (the invocation then fails with
+/// `Function.ResponseSizeTooLarge`); `/init/error` fails the waiting
 /// invocations and ends the process; malformed HTTP gets 400 and the
 /// connection is closed. The process group is frozen (SIGSTOP) between
 /// invocations unless `freeze` is off, killed (SIGKILL) on a timeout, and
@@ -31,11 +35,8 @@ class emulator_state;
 ///
 /// Platform lines (`START`, `END`, `REPORT … Max Memory Used …`) go to the
 /// configuration's `platform_log`. "Max Memory Used" is the peak resident
-/// set of the process tree since it started (like Lambda's, it never drops
-/// between warm invocations): the sum of `VmHWM` over the bootstrap and its
-/// descendants, found through `/proc/<pid>/task/*/children`. The scan costs
-/// tens of microseconds, so it runs after init and at the end of an
-/// invocation when the last one is 20 ms old or more. Descendants that were
+/// set of the bootstrap and its descendants since the process started: like
+/// Lambda's, it never drops between warm invocations. Descendants that were
 /// orphaned (re-parented away from the tree) are not counted.
 ///
 /// Threading: every member function must be called on `executor`, and
@@ -45,16 +46,22 @@ class emulator_state;
 /// closes every connection; call `shutdown()` first for a graceful end.
 /// Invocations still pending then complete as `rejected`.
 ///
-/// Example:
-/// ```
+/// @code
 /// boost::asio::io_context io;
+/// muster::emulator::function_config config;
+/// config.command = {"build/release/my_function"};
+/// config.timeout = std::chrono::seconds(3);
 /// muster::emulator::emulator lambda(io.get_executor(), config);
 /// boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
-///     auto result = co_await lambda.invoke({.payload = R"({"x":1})"});
+///     auto first = co_await lambda.invoke({.payload = R"({"x":1})"});   // cold
+///     auto second = co_await lambda.invoke({.payload = R"({"x":2})"});  // warm
+///     if (second.status == muster::emulator::invoke_status::function_error) {
+///         std::cerr << second.error_type << '\n';
+///     }
 ///     co_await lambda.shutdown();
 /// }, boost::asio::detached);
 /// io.run();
-/// ```
+/// @endcode
 class emulator {
   public:
     /// Binds the Runtime API to an ephemeral port on 127.0.0.1. Starts no
@@ -71,8 +78,12 @@ class emulator {
     /// run one after the other in the same warm process.
     ///
     /// Never throws for a function's failure: that is an `invoke_result` with
-    /// `status` `function_error`. Cancelling the awaiting coroutine is not
-    /// supported (Lambda cannot recall an invocation either).
+    /// `status` `function_error`.
+    ///
+    /// Cancellation: cancelling the awaiting coroutine does not stop the
+    /// invocation, which Lambda cannot recall either; `invoke` goes on
+    /// waiting and completes with the invocation's outcome. The function's
+    /// `timeout` bounds that wait; `shutdown()` and the destructor end it.
     boost::asio::awaitable<invoke_result> invoke(invoke_request request);
 
     /// Waits until every started invocation has ended (the runtime asked for

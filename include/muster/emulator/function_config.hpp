@@ -12,8 +12,15 @@
 
 namespace muster::emulator {
 
-/// The largest request and (buffered) response payload Lambda accepts: 6 MiB.
+/// The largest request payload Lambda's Invoke accepts: 6 MiB, 6,291,456
+/// bytes ("Request must be smaller than 6291456 bytes for the
+/// InvokeFunction operation").
 inline constexpr std::size_t lambda_payload_limit = 6 * 1024 * 1024;
+
+/// The largest buffered response Lambda accepts from a function: 6,291,556
+/// bytes, 100 more than the request limit ("Response payload size (N bytes)
+/// exceeded maximum allowed payload size (6291556 bytes).").
+inline constexpr std::size_t lambda_response_limit = 6 * 1024 * 1024 + 100;
 
 /// The largest streamed response the emulator accepts: 20 MiB, Lambda's
 /// documented default for response streaming.
@@ -32,8 +39,14 @@ using platform_log_sink = std::function<void(std::string_view line)>;
 /// invocations).
 ///
 /// Environment given to the bootstrap: it does not inherit the caller's
-/// environment (so no credentials leak into it), only `PATH` and
-/// `LD_LIBRARY_PATH`. On top come Lambda's variables (`AWS_LAMBDA_RUNTIME_API`,
+/// environment (so no credentials leak into it), only `PATH`.
+/// `LD_LIBRARY_PATH` is Lambda's
+/// (`/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib`)
+/// as far as it exists on this machine, with the task root for `/var/task`:
+/// `/lib64:/usr/lib64:<task root>:<task root>/lib:/opt/lib`, never the
+/// caller's, so a function that finds a library only through the caller's
+/// search path fails here as it would on Lambda. On top come Lambda's variables
+/// (`AWS_LAMBDA_RUNTIME_API`,
 /// `_HANDLER`, `LAMBDA_TASK_ROOT`, `LAMBDA_RUNTIME_DIR`,
 /// `AWS_LAMBDA_FUNCTION_NAME/VERSION/MEMORY_SIZE`, `AWS_REGION`,
 /// `AWS_DEFAULT_REGION`, `AWS_LAMBDA_LOG_GROUP_NAME/STREAM_NAME`,
@@ -89,7 +102,7 @@ struct function_config {
     bool freeze = true;
 
     std::size_t max_request_bytes = lambda_payload_limit;
-    std::size_t max_response_bytes = lambda_payload_limit;
+    std::size_t max_response_bytes = lambda_response_limit;
     std::size_t max_streamed_response_bytes = lambda_streamed_payload_limit;
 
     /// Where platform lines go; empty writes them to stderr.

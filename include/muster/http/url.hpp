@@ -48,4 +48,9 @@ struct url {
     std::string str() const;
 };
 
+/// `text` with every `%XX` escape decoded, as a server reads a query name or
+/// value; a `%` not followed by two hex digits stays as written, and `+`
+/// stays `+` (AWS does not read it as a space).
+std::string percent_decoded(std::string_view text);
+
 }  // namespace muster::http

@@ -15,11 +15,17 @@
 #include <muster/core/time_source.hpp>
 #include <muster/lambda/invocation.hpp>
 #include <muster/lambda/response.hpp>
+#include <muster/lambda/response_stream.hpp>
 
 namespace muster::lambda {
 
 /// The handler the runtime runs, once per invocation.
 using handler_function = std::function<boost::asio::awaitable<response>(invocation&)>;
+
+/// The streaming handler: it writes the response to `out` as it goes (see
+/// `response_stream`), and the runtime posts it to Lambda chunk by chunk.
+using streaming_handler_function =
+    std::function<boost::asio::awaitable<void>(invocation&, response_stream&)>;
 
 /// How the runtime behaves beyond what the environment says.
 struct run_options {
@@ -92,6 +98,35 @@ struct run_options {
 /// }
 /// @endcode
 int run(handler_function handler, run_options options = {});
+
+/// The streaming form: `handler` writes the response to its
+/// `response_stream` instead of returning it, and every write reaches the
+/// caller at once (`InvokeWithResponseStream`, or a function URL with
+/// `InvokeMode: RESPONSE_STREAM`). The runtime posts `/response` with
+/// `Lambda-Runtime-Function-Response-Mode: streaming` and chunked transfer
+/// encoding, opened by the handler's first write.
+///
+/// Errors: an exception before the first write is posted to `/error`, as in
+/// the buffered form; after it, the stream ends with the trailers
+/// `Lambda-Runtime-Function-Error-Type` and `Lambda-Runtime-Function-Error-Body`
+/// (the error document, base64), which Lambda passes to the caller after
+/// the bytes already sent. A handler that writes nothing sends an empty
+/// streamed response.
+///
+/// Scope and deadline: as in the buffered form. When the handler returns,
+/// work it left pending is reported and dropped before the stream is ended,
+/// and the stream refuses later writes.
+///
+/// @code
+/// return muster::lambda::run([](muster::lambda::invocation& inv,
+///                               muster::lambda::response_stream& out)
+///                                -> boost::asio::awaitable<void> {
+///     out.set_content_type("application/x-ndjson");
+///     co_await out.write("{\"step\":1}\n");
+///     co_await out.write("{\"step\":2}\n");
+/// });
+/// @endcode
+int run(streaming_handler_function handler, run_options options = {});
 
 namespace detail {
 

@@ -7,6 +7,7 @@
 #   {"action":"ids"}         post to an unknown id (400), respond (202),
 #                            respond again (403), post /error (403)
 #   {"action":"big"}         respond with 7 MiB (413), then /error (403)
+#   {"action":"size","bytes":N} respond with N bytes, without Expect: 100-continue
 #   {"action":"error"}       post /error with an error document
 #   {"action":"crash"}       exit 3 mid-invocation
 #   {"action":"garbage"}     send garbage HTTP on a new connection, then respond
@@ -62,6 +63,11 @@ while true; do
         echo '{"errorMessage":"after 413","errorType":"Late"}' >"$work/err"
         post error_after_big "$api/invocation/$id/error" "$work/err"
         ;;
+    size)
+        bytes=$(grep -o '"bytes" *: *[0-9]*' "$work/event" | sed 's/.*: *//')
+        head -c "$bytes" /dev/zero | tr '\0' 'a' >"$work/sized"
+        post size "$api/invocation/$id/response" "$work/sized" -H 'Expect:'
+        ;;
     error)
         echo '{"errorMessage":"it broke","errorType":"Custom.Broken","stackTrace":[]}' >"$work/err"
         post error "$api/invocation/$id/error" "$work/err" -H 'Lambda-Runtime-Function-Error-Type: Custom.Broken'
@@ -101,8 +107,9 @@ while true; do
             printf '"version":"%s","region":"%s","log_group":"%s","log_stream":"%s","tz":"%s",' \
                 "${AWS_LAMBDA_FUNCTION_VERSION:-}" "${AWS_REGION:-}" "${AWS_LAMBDA_LOG_GROUP_NAME:-}" \
                 "${AWS_LAMBDA_LOG_STREAM_NAME:-}" "${TZ:-}"
-            printf '"max_concurrency":"%s","custom":"%s","trace":"%s","pwd":"%s"}' \
+            printf '"max_concurrency":"%s","custom":"%s","trace":"%s","pwd":"%s",' \
                 "${AWS_LAMBDA_MAX_CONCURRENCY:-}" "${CUSTOM:-}" "${MUSTER_TRACE:-}" "$PWD"
+            printf '"ld_library_path":"%s"}' "${LD_LIBRARY_PATH:-}"
         } >"$work/out"
         post response "$api/invocation/$id/response" "$work/out"
         ;;
