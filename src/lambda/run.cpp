@@ -22,7 +22,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -30,7 +29,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <muster/core/detail/timer.hpp>
 #include <muster/core/scope.hpp>
+#include <muster/core/time_source.hpp>
 #include <muster/core/trace.hpp>
 #include <muster/core/trace_html.hpp>
 #include <muster/core/trace_json.hpp>
@@ -245,12 +246,13 @@ class streamed_response final : public response_stream::sink {
 class runtime {
   public:
     runtime(asio::io_context& io, runtime_config config, handler_function handler,
-            streaming_handler_function streaming, logger log)
+            streaming_handler_function streaming, logger log, time_source* time)
         : io_(io),
           config_(std::move(config)),
           handler_(std::move(handler)),
           streaming_(std::move(streaming)),
-          log_(std::move(log)) {}
+          log_(std::move(log)),
+          time_(time) {}
 
     std::optional<int> exit_code() const noexcept { return exit_code_; }
 
@@ -303,11 +305,9 @@ class runtime {
     /// runtime must stop (the reason is logged).
     asio::awaitable<std::optional<http_response>> next_invocation(runtime_api_client& client) {
         std::string last_error;
+        const clock::time_point first = now();
         for (int retry = 0; retry <= max_retries; ++retry) {
-            if (retry > 0) {
-                asio::steady_timer timer(io_, backoff(retry - 1));
-                co_await timer.async_wait(asio::use_awaitable);
-            }
+            if (retry > 0) co_await sleep(backoff(retry - 1));
             try {
                 http_response r = co_await client.next();
                 if (r.result_int() == 200) co_return r;
@@ -322,11 +322,15 @@ class runtime {
             } catch (const boost::system::system_error& e) {
                 last_error = e.what();
             }
-            log_.warn("/next failed (" + last_error + "); retrying");
+            if (retry < max_retries) {
+                log_.warn("/next failed (" + last_error + "); retrying in " +
+                          std::to_string(backoff(retry).count()) + " ms");
+            }
         }
         log_.fatal("the Runtime API at " + config_.api.host + ":" + config_.api.port +
                    " could not be reached for /next after " + std::to_string(max_retries + 1) +
-                   " attempts (last: " + last_error + "); the runtime exits");
+                   " attempts over " + std::to_string(milliseconds_since(first)) +
+                   " ms (last: " + last_error + "); the runtime exits");
         stop(2);
         co_return std::nullopt;
     }
@@ -370,8 +374,9 @@ class runtime {
     }
 
     asio::awaitable<void> handle(runtime_api_client& client, http_response next) {
-        const auto received = clock::now();
+        const auto received = now();
         invocation_info info = read_invocation(next, received);
+        info.time = time_;
         if (info.request_id.empty()) {
             log_.error(
                 "/next answered without a Lambda-Runtime-Aws-Request-Id; the invocation "
@@ -395,7 +400,7 @@ class runtime {
             if (!config_.function_name.empty())
                 recorder->set_attribute("function", config_.function_name);
         }
-        root_scope scope(info.deadline, info.trace_id, recorder);
+        root_scope scope(info.deadline, info.trace_id, recorder, time_);
         invocation inv(std::move(info), log_);
         const std::string id_segment = detail::encode_path_segment(inv.request_id());
         const auto ex = scope.executor(io_.get_executor());
@@ -442,7 +447,7 @@ class runtime {
                 client, inv, "/2018-06-01/runtime/invocation/" + id_segment + "/error",
                 error_body(*failure), "application/json", error_headers(*failure), 0);
         }
-        const auto duration = clock::now() - received;
+        const auto duration = now() - received;
         if (!posted) co_return;  // The runtime is stopping.
         if (recorder) recorder->mark(failure ? "error posted" : "response posted");
 
@@ -451,7 +456,7 @@ class runtime {
         task_stats stats = scope.ledger().stats();
         auto after = detail::invocation_access::take_after_response(inv);
         if (!after.empty()) {
-            root_scope after_scope(inv.deadline(), std::string(scope.trace_id()), recorder);
+            root_scope after_scope(inv.deadline(), std::string(scope.trace_id()), recorder, time_);
             const auto after_ex = after_scope.executor(io_.get_executor());
             for (auto& fn : after) {
                 try {
@@ -568,16 +573,17 @@ class runtime {
                                std::vector<detail::header> headers, std::size_t response_size) {
         std::string last_error;
         for (int retry = 0; retry <= max_retries; ++retry) {
-            if (retry > 0) {
-                asio::steady_timer timer(io_, backoff(retry - 1));
-                co_await timer.async_wait(asio::use_awaitable);
-            }
+            if (retry > 0) co_await sleep(backoff(retry - 1));
             http_response r;
             try {
                 r = co_await client.post(path, body, content_type, headers);
             } catch (const boost::system::system_error& e) {
                 last_error = e.what();
-                inv.log().warn("posting to " + path + " failed (" + last_error + "); retrying");
+                if (retry < max_retries) {
+                    inv.log().warn("posting to " + path + " failed (" + last_error +
+                                   "); retrying in " + std::to_string(backoff(retry).count()) +
+                                   " ms");
+                }
                 continue;
             }
             const unsigned code = r.result_int();
@@ -614,11 +620,24 @@ class runtime {
         co_return false;
     }
 
+    /// The time on the runtime's clock.
+    clock::time_point now() const noexcept { return muster::detail::now(time_); }
+    long long milliseconds_since(clock::time_point t) const noexcept {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(now() - t).count();
+    }
+    /// Waits `d` on the runtime's clock (the backoff between attempts).
+    asio::awaitable<void> sleep(clock::duration d) {
+        muster::detail::timer t(io_.get_executor(), time_);
+        t.expires_after(d);
+        co_await t.async_wait(asio::use_awaitable);
+    }
+
     asio::io_context& io_;
     runtime_config config_;
     handler_function handler_;
     streaming_handler_function streaming_;
     logger log_;
+    time_source* time_;
     std::optional<int> exit_code_;
     bool warned_deadline_ = false;
 };
@@ -659,9 +678,12 @@ int run_loop(handler_function handler, streaming_handler_function streaming, run
     }
 
     asio::io_context io(1);
-    runtime rt(io, std::move(config), std::move(handler), std::move(streaming), log);
+    runtime rt(io, std::move(config), std::move(handler), std::move(streaming), log, options.time);
     asio::co_spawn(io, rt.start(std::move(options.init)), asio::detached);
-    io.run();
+    if (options.time)
+        options.time->run(io);
+    else
+        io.run();
     return rt.exit_code().value_or(2);
 }
 

@@ -17,8 +17,8 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
@@ -43,9 +43,9 @@ using ::testing::UnorderedElementsAre;
 
 using namespace muster_test_probe;
 
-/// Runs `io` until it has no work left; false when work remained at the limit.
-bool run_until_idle(asio::io_context& io) {
-    io.run_for(run_limit);
+/// Runs `io` on `clock` until it has no work left; true when it has none.
+bool run_until_idle(manual_clock& clock, asio::io_context& io) {
+    clock.run(io);
     return io.stopped();
 }
 
@@ -133,13 +133,14 @@ TEST(AsCompletedTest, TryNextTakesOnlyWhatHasFinishedWithoutWaiting) {
 
 TEST(AsCompletedTest, EmptyInputEndsAtOnce) {
     bool ended = false;
-    const auto start = clock::now();
-    run([&]() -> asio::awaitable<void> {
+    manual_clock manual;
+    const auto start = manual.now();
+    run(manual, [&]() -> asio::awaitable<void> {
         auto s = muster::as_completed(std::vector<asio::awaitable<int>>{});
         ended = !(co_await s.next());
     });
     EXPECT_TRUE(ended);
-    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_EQ(manual.now() - start, 0ms);
 }
 
 // ---- progress while the consumer is busy; limit; max_unread ---------------
@@ -155,7 +156,7 @@ TEST(AsCompletedTest, InFlightTasksProgressWhileTheConsumerIsBusy) {
         auto first = co_await s.next();
         EXPECT_TRUE(first);
         co_await sleep_for(100ms);  // the consumer is busy with the first result
-        resumed = clock::now();
+        resumed = co_await muster::now();
         while (auto d = co_await s.next()) finished.push_back(d->result.timings().finished);
     });
     ASSERT_EQ(finished.size(), 4u);
@@ -176,7 +177,7 @@ TEST(AsCompletedTest, AdmissionContinuesWhileTheConsumerIsBusy) {
         auto s = muster::as_completed(std::move(tasks), o);
         co_await s.next();
         co_await sleep_for(200ms);
-        resumed = clock::now();
+        resumed = co_await muster::now();
         while (auto d = co_await s.next()) finished.push_back(d->result.timings().finished);
     });
     ASSERT_EQ(finished.size(), 4u);
@@ -241,15 +242,16 @@ TEST(AsCompletedTest, MaxUnreadPausesAdmissionWhileResultsAreUnread) {
 TEST(AsCompletedTest, DeadlineYieldsRunningTasksAsTimedOut) {
     std::map<std::size_t, status> seen;
     bool timeout_error_kept = false;
-    const auto start = clock::now();
-    run([&]() -> asio::awaitable<void> {
+    manual_clock manual;
+    const auto start = manual.now();
+    run(manual, [&]() -> asio::awaitable<void> {
         std::vector<asio::awaitable<int>> tasks;
         tasks.push_back(value_after(0, 0ms));
         tasks.push_back(value_after(1, forever));
         tasks.push_back(value_after(2, 10ms));
         tasks.push_back(value_after(3, forever));
         muster::options o;
-        o.deadline = clock::now() + 100ms;
+        o.deadline = co_await muster::now() + 100ms;
         auto s = muster::as_completed(std::move(tasks), o);
         while (auto d = co_await s.next()) {
             seen[d->index] = d->result.status();
@@ -262,7 +264,7 @@ TEST(AsCompletedTest, DeadlineYieldsRunningTasksAsTimedOut) {
             }
         }
     });
-    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_EQ(manual.now() - start, 100ms);
     EXPECT_THAT(seen, ElementsAre(Pair(0u, status::ok), Pair(1u, status::timed_out),
                                   Pair(2u, status::ok), Pair(3u, status::timed_out)));
     EXPECT_TRUE(timeout_error_kept);
@@ -270,23 +272,25 @@ TEST(AsCompletedTest, DeadlineYieldsRunningTasksAsTimedOut) {
 
 TEST(AsCompletedTest, StreamWithADeadlineEndsWhenItsTasksFinish) {
     int yielded = 0;
-    const auto start = clock::now();
-    run([&]() -> asio::awaitable<void> {
+    manual_clock manual;
+    const auto start = manual.now();
+    run(manual, [&]() -> asio::awaitable<void> {
         std::vector<asio::awaitable<int>> tasks;
         tasks.push_back(value_after(1, 0ms));
         muster::options o;
-        o.deadline = clock::now() + 3s;
+        o.deadline = co_await muster::now() + 3s;
         auto s = muster::as_completed(std::move(tasks), o);
         while (co_await s.next()) ++yielded;
     });
     EXPECT_EQ(yielded, 1);
-    EXPECT_LT(clock::now() - start, 1500ms) << "the stream ended at its deadline, not at its end";
+    EXPECT_EQ(manual.now() - start, 0ms) << "the stream ended at its deadline, not at its end";
 }
 
 TEST(AsCompletedTest, TaskTimeoutYieldsSlowTasksAsTimedOut) {
     std::map<std::size_t, status> seen;
-    const auto start = clock::now();
-    run([&]() -> asio::awaitable<void> {
+    manual_clock manual;
+    const auto start = manual.now();
+    run(manual, [&]() -> asio::awaitable<void> {
         std::vector<asio::awaitable<int>> tasks;
         tasks.push_back(value_after(0, forever));
         tasks.push_back(value_after(1, 0ms));
@@ -295,14 +299,15 @@ TEST(AsCompletedTest, TaskTimeoutYieldsSlowTasksAsTimedOut) {
         auto s = muster::as_completed(std::move(tasks), o);
         while (auto d = co_await s.next()) seen[d->index] = d->result.status();
     });
-    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_EQ(manual.now() - start, 50ms);
     EXPECT_THAT(seen, ElementsAre(Pair(0u, status::timed_out), Pair(1u, status::ok)));
 }
 
 TEST(AsCompletedTest, FailFastYieldsTheFailureThenTheRestAsCancelled) {
     std::vector<std::pair<std::size_t, status>> seen;
-    const auto start = clock::now();
-    run([&]() -> asio::awaitable<void> {
+    manual_clock manual;
+    const auto start = manual.now();
+    run(manual, [&]() -> asio::awaitable<void> {
         std::vector<asio::awaitable<int>> tasks;
         tasks.push_back(value_after(0, forever));
         tasks.push_back(fail_after("boom", 10ms));
@@ -313,7 +318,7 @@ TEST(AsCompletedTest, FailFastYieldsTheFailureThenTheRestAsCancelled) {
         auto s = muster::as_completed(std::move(tasks), o);
         while (auto d = co_await s.next()) seen.emplace_back(d->index, d->result.status());
     });
-    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_EQ(manual.now() - start, 10ms);
     ASSERT_EQ(seen.size(), 4u);
     EXPECT_THAT(seen[0], Pair(1u, status::failed));
     std::vector<std::pair<std::size_t, status>> rest(seen.begin() + 1, seen.end());
@@ -344,7 +349,7 @@ TEST(AsCompletedTest, StreamStartedPastItsDeadlineEndsAndIsDestroyedCleanly) {
     std::size_t yielded = 0;
     run([&]() -> asio::awaitable<void> {
         muster::options o;
-        o.deadline = clock::now();
+        o.deadline = co_await muster::now();
         {
             auto s = muster::as_completed(
                 std::views::iota(0, 3) | std::views::transform([&never](int i) {
@@ -353,8 +358,7 @@ TEST(AsCompletedTest, StreamStartedPastItsDeadlineEndsAndIsDestroyedCleanly) {
                 o);
             while (auto d = co_await s.next()) ++yielded;
         }  // destroyed at once after the end: nothing of it may still be scheduled
-        asio::steady_timer settle(co_await asio::this_coro::executor, 5ms);
-        co_await settle.async_wait(asio::use_awaitable);
+        co_await sleep_for(5ms);
     });
     EXPECT_EQ(yielded, 0u);
     EXPECT_EQ(never.started, 0);
@@ -366,8 +370,9 @@ TEST(AsCompletedTest, StreamStartedPastItsDeadlineEndsAndIsDestroyedCleanly) {
 TEST(AsCompletedTest, CancelStopsTheTasksAndTheStreamStillYieldsThem) {
     task_probe p;
     std::vector<std::pair<std::size_t, status>> seen;
-    const auto start = clock::now();
-    run([&]() -> asio::awaitable<void> {
+    manual_clock manual;
+    const auto start = manual.now();
+    run(manual, [&]() -> asio::awaitable<void> {
         std::vector<asio::awaitable<int>> tasks;
         tasks.push_back(probed(frame_token(p), 0, 0ms));
         for (int i = 1; i < 4; ++i) tasks.push_back(probed(frame_token(p), i, forever));
@@ -379,7 +384,7 @@ TEST(AsCompletedTest, CancelStopsTheTasksAndTheStreamStillYieldsThem) {
             s.cancel();
         }
     });
-    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_EQ(manual.now() - start, 0ms);
     ASSERT_EQ(seen.size(), 3u);
     EXPECT_THAT(seen[0], Pair(0u, status::ok));
     std::vector<std::pair<std::size_t, status>> rest(seen.begin() + 1, seen.end());
@@ -395,11 +400,12 @@ TEST(AsCompletedTest, DestroyingTheStreamEarlyCancelsTheRemainingTasks) {
     std::optional<std::size_t> first_index;
     bool consumer_done = false;
     std::exception_ptr consumer_error;
-    const auto start = clock::now();
+    manual_clock manual;
+    const auto start = manual.now();
     {
         asio::io_context io;
         asio::co_spawn(
-            io,
+            manual.executor(io),
             [&]() -> asio::awaitable<void> {
                 std::vector<asio::awaitable<int>> tasks;
                 tasks.push_back(probed(frame_token(p), 0, 0ms));
@@ -414,14 +420,15 @@ TEST(AsCompletedTest, DestroyingTheStreamEarlyCancelsTheRemainingTasks) {
                 consumer_error = e;
                 consumer_done = true;
             });
-        EXPECT_TRUE(run_until_idle(io)) << "tasks kept running after the stream was destroyed";
+        EXPECT_TRUE(run_until_idle(manual, io))
+            << "tasks kept running after the stream was destroyed";
         EXPECT_TRUE(consumer_done);
         EXPECT_FALSE(consumer_error);
         // Checked before the io_context is destroyed: the tasks' frames are
         // gone because the tasks ended, not because the context was torn down.
         EXPECT_EQ(p.frames, 0);
     }
-    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_EQ(manual.now() - start, 0ms);
     EXPECT_EQ(first_index, std::optional<std::size_t>{0});
     EXPECT_EQ(p.started, 5);
     EXPECT_EQ(p.ran_to_end, 1);
@@ -432,12 +439,13 @@ TEST(AsCompletedTest, CancellingTheConsumerStopsTheTasks) {
     task_probe p;
     bool consumer_done = false;
     std::exception_ptr consumer_error;
-    const auto start = clock::now();
+    manual_clock manual;
+    const auto start = manual.now();
     asio::cancellation_signal cancel_consumer;  // outlives the io_context and the emit
     {
         asio::io_context io;
         asio::co_spawn(
-            io,
+            manual.executor(io),
             [&]() -> asio::awaitable<void> {
                 std::vector<asio::awaitable<int>> tasks;
                 for (int i = 0; i < 4; ++i) tasks.push_back(probed(frame_token(p), i, forever));
@@ -449,15 +457,13 @@ TEST(AsCompletedTest, CancellingTheConsumerStopsTheTasks) {
                 consumer_error = e;
                 consumer_done = true;
             }));
-        asio::steady_timer later(io, 50ms);
-        later.async_wait([&](boost::system::error_code) {
-            cancel_consumer.emit(asio::cancellation_type::terminal);
-        });
-        EXPECT_TRUE(run_until_idle(io)) << "tasks kept running after the consumer was cancelled";
+        asio::co_spawn(manual.executor(io), cancel_after(&cancel_consumer, 50ms), asio::detached);
+        EXPECT_TRUE(run_until_idle(manual, io))
+            << "tasks kept running after the consumer was cancelled";
         EXPECT_TRUE(consumer_done);
         EXPECT_EQ(p.frames, 0);
     }
-    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_EQ(manual.now() - start, 50ms);
     EXPECT_EQ(p.started, 4);
     EXPECT_EQ(p.ran_to_end, 0);
     EXPECT_EQ(p.saw_cancellation, 4);
@@ -481,10 +487,11 @@ TEST(AsCompletedTest, CancelledConsumerThatKeepsReadingGetsEveryOutcomeAsCancell
     std::vector<status> seen;
     bool ended = false;
     asio::cancellation_signal cancel_consumer;
+    manual_clock manual;
     {
         asio::io_context io;
         asio::co_spawn(
-            io,
+            manual.executor(io),
             [&]() -> asio::awaitable<void> {
                 co_await asio::this_coro::throw_if_cancelled(false);
                 std::vector<asio::awaitable<int>> tasks;
@@ -496,11 +503,8 @@ TEST(AsCompletedTest, CancelledConsumerThatKeepsReadingGetsEveryOutcomeAsCancell
             },
             asio::bind_cancellation_slot(cancel_consumer.slot(),
                                          [](std::exception_ptr e) { EXPECT_FALSE(e); }));
-        asio::steady_timer later(io, 50ms);
-        later.async_wait([&](boost::system::error_code) {
-            cancel_consumer.emit(asio::cancellation_type::terminal);
-        });
-        EXPECT_TRUE(run_until_idle(io));
+        asio::co_spawn(manual.executor(io), cancel_after(&cancel_consumer, 50ms), asio::detached);
+        EXPECT_TRUE(run_until_idle(manual, io));
     }
     EXPECT_TRUE(ended);
     EXPECT_THAT(seen,

@@ -17,8 +17,8 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
@@ -198,8 +198,9 @@ TEST(GroupTest, BodyExceptionCancelsAndAwaitsTasksThenIsRethrown) {
     task_probe p;
     std::string caught;
     int frames_when_caught = -1;
-    const auto start = clock::now();
-    run([&]() -> asio::awaitable<void> {
+    manual_clock manual;
+    const auto start = manual.now();
+    run(manual, [&]() -> asio::awaitable<void> {
         try {
             co_await muster::with_group<int>(
                 muster::options{}, [&](muster::group<int>& g) -> asio::awaitable<void> {
@@ -213,7 +214,7 @@ TEST(GroupTest, BodyExceptionCancelsAndAwaitsTasksThenIsRethrown) {
             frames_when_caught = p.frames;
         }
     });
-    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_EQ(manual.now() - start, 10ms);
     EXPECT_EQ(caught, "the body broke");
     EXPECT_EQ(frames_when_caught, 0) << "with_group rethrew before its tasks had finished";
     EXPECT_EQ(p.saw_cancellation, 3);
@@ -222,10 +223,11 @@ TEST(GroupTest, BodyExceptionCancelsAndAwaitsTasksThenIsRethrown) {
 
 TEST(GroupTest, DeadlineTimesOutRunningTasksAndCancelsTheBody) {
     bool body_saw_cancellation = false;
-    const auto start = clock::now();
-    auto r = run([&]() -> asio::awaitable<muster::results<int>> {
+    manual_clock manual;
+    const auto start = manual.now();
+    auto r = run(manual, [&]() -> asio::awaitable<muster::results<int>> {
         muster::options o;
-        o.deadline = clock::now() + 100ms;
+        o.deadline = co_await muster::now() + 100ms;
         co_return co_await muster::with_group<int>(
             o, [&](muster::group<int>& g) -> asio::awaitable<void> {
                 co_await g.spawn(value_after(0, forever));
@@ -239,25 +241,25 @@ TEST(GroupTest, DeadlineTimesOutRunningTasksAndCancelsTheBody) {
                 }
             });
     });
-    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_EQ(manual.now() - start, 100ms);
     EXPECT_TRUE(body_saw_cancellation);
     EXPECT_THAT(statuses_of(r), ElementsAre(status::timed_out, status::ok, status::timed_out));
     EXPECT_THROW(r[0].value(), muster::timeout_error);
 }
 
 TEST(GroupTest, GroupWithADeadlineReturnsWhenItsTasksFinish) {
-    const auto start = clock::now();
-    auto r = run([]() -> asio::awaitable<muster::results<int>> {
+    manual_clock manual;
+    const auto start = manual.now();
+    auto r = run(manual, []() -> asio::awaitable<muster::results<int>> {
         muster::options o;
-        o.deadline = clock::now() + 3s;
+        o.deadline = co_await muster::now() + 3s;
         co_return co_await muster::with_group<int>(
             o, [](muster::group<int>& g) -> asio::awaitable<void> {
                 co_await g.spawn(value_after(1, 0ms));
             });
     });
     EXPECT_TRUE(r.all_ok());
-    EXPECT_LT(clock::now() - start, 1500ms)
-        << "with_group returned at its deadline, not at its end";
+    EXPECT_EQ(manual.now() - start, 0ms) << "with_group returned at its deadline, not at its end";
 }
 
 TEST(GroupTest, SpawnsAfterTheDeadlineAreRecordedNotStarted) {
@@ -265,7 +267,7 @@ TEST(GroupTest, SpawnsAfterTheDeadlineAreRecordedNotStarted) {
     bool spawn_threw = false;
     auto r = run([&]() -> asio::awaitable<muster::results<int>> {
         muster::options o;
-        o.deadline = clock::now() + 50ms;
+        o.deadline = co_await muster::now() + 50ms;
         co_return co_await muster::with_group<int>(
             o, [&](muster::group<int>& g) -> asio::awaitable<void> {
                 // The deadline cancels the body too; to spawn after it, the
@@ -295,8 +297,9 @@ TEST(GroupTest, SpawnsAfterTheDeadlineAreRecordedNotStarted) {
 
 TEST(GroupTest, FailFastCancelsTheSiblings) {
     task_probe siblings;
-    const auto start = clock::now();
-    auto r = run([&]() -> asio::awaitable<muster::results<int>> {
+    manual_clock manual;
+    const auto start = manual.now();
+    auto r = run(manual, [&]() -> asio::awaitable<muster::results<int>> {
         muster::options o;
         o.policy = muster::policy::fail_fast;
         co_return co_await muster::with_group<int>(
@@ -306,7 +309,7 @@ TEST(GroupTest, FailFastCancelsTheSiblings) {
                 co_await g.spawn(probed(frame_token(siblings), 2, forever));
             });
     });
-    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_EQ(manual.now() - start, 10ms);
     EXPECT_THAT(statuses_of(r), ElementsAre(status::cancelled, status::failed, status::cancelled));
     EXPECT_EQ(r[1].message(), "boom");
     EXPECT_THROW(r[0].value(), muster::cancelled_error);
@@ -352,8 +355,9 @@ TEST(GroupTest, CancelFromTheBodyStopsTheTasksButNotTheBody) {
     bool accepted_after_cancel = true;
     bool spawn_threw = false;
     std::vector<status> drained;
-    const auto start = clock::now();
-    auto r = run([&]() -> asio::awaitable<muster::results<int>> {
+    manual_clock manual;
+    const auto start = manual.now();
+    auto r = run(manual, [&]() -> asio::awaitable<muster::results<int>> {
         co_return co_await muster::with_group<int>(
             muster::options{}, [&](muster::group<int>& g) -> asio::awaitable<void> {
                 for (int i = 0; i < 3; ++i) co_await g.spawn(probed(frame_token(p), i, forever));
@@ -370,7 +374,7 @@ TEST(GroupTest, CancelFromTheBodyStopsTheTasksButNotTheBody) {
                 }
             });
     });
-    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_EQ(manual.now() - start, 20ms);
     EXPECT_FALSE(accepted_after_cancel);
     EXPECT_FALSE(spawn_threw);
     EXPECT_THAT(drained, ElementsAre(status::cancelled, status::cancelled, status::cancelled));
@@ -387,12 +391,13 @@ TEST(GroupTest, CancellingTheCallerStopsTheTasksAndTheBody) {
     bool completed = false;
     std::exception_ptr error;
     std::optional<muster::results<int>> r;
-    const auto start = clock::now();
+    manual_clock manual;
+    const auto start = manual.now();
     asio::cancellation_signal cancel_caller;  // outlives the io_context and the emit
     {
         asio::io_context io;
         asio::co_spawn(
-            io,
+            manual.executor(io),
             muster::with_group<int>(muster::options{},
                                     [&](muster::group<int>& g) -> asio::awaitable<void> {
                                         for (int i = 0; i < 3; ++i)
@@ -411,15 +416,12 @@ TEST(GroupTest, CancellingTheCallerStopsTheTasksAndTheBody) {
                                              if (!e) r.emplace(std::move(v));
                                              completed = true;
                                          }));
-        asio::steady_timer later(io, 50ms);
-        later.async_wait([&](boost::system::error_code) {
-            cancel_caller.emit(asio::cancellation_type::terminal);
-        });
-        io.run_for(run_limit);
+        asio::co_spawn(manual.executor(io), cancel_after(&cancel_caller, 50ms), asio::detached);
+        manual.run(io);
         EXPECT_TRUE(io.stopped());
         EXPECT_EQ(p.frames, 0);
     }
-    EXPECT_LT(clock::now() - start, 5s);
+    EXPECT_EQ(manual.now() - start, 50ms);
     ASSERT_TRUE(completed);
     EXPECT_FALSE(error);
     EXPECT_TRUE(body_saw_cancellation);
@@ -439,7 +441,7 @@ asio::awaitable<clock::duration> remaining_after(clock::duration d) {
 /// A task of a gather that runs a group of its own, with a far later deadline.
 asio::awaitable<muster::results<clock::duration>> inner_group() {
     muster::options o;
-    o.deadline = clock::now() + 1h;
+    o.deadline = co_await muster::now() + 1h;
     co_return co_await muster::with_group<clock::duration>(
         o, [](muster::group<clock::duration>& g) -> asio::awaitable<void> {
             co_await g.spawn(muster::remaining());
@@ -453,19 +455,22 @@ TEST(GroupTest, NestedGroupInheritsTheOuterDeadline) {
         std::vector<asio::awaitable<muster::results<clock::duration>>> tasks;
         tasks.push_back(inner_group());
         muster::options o;
-        o.deadline = clock::now() + 1s;
+        o.deadline = co_await muster::now() + 1s;
         co_return co_await muster::gather(std::move(tasks), o);
     });
     ASSERT_EQ(r.size(), 1u);
     ASSERT_TRUE(r[0].ok()) << r[0].message();
     const auto& inner = r[0].value();
     ASSERT_EQ(inner.size(), 3u);
+    std::vector<clock::duration> left;
     for (const auto& o : inner) {
         ASSERT_TRUE(o.ok()) << o.message();
-        EXPECT_GE(o.value(), clock::duration::zero());
-        EXPECT_LE(o.value(), clock::duration(1s))
-            << "the inner task does not see the outer deadline";
+        left.push_back(o.value());
     }
+    // The outer deadline (1 s), not the inner one (1 h); the second task
+    // asked after sleeping 5 ms.
+    EXPECT_THAT(left,
+                ElementsAre(clock::duration(1s), clock::duration(995ms), clock::duration(1s)));
 }
 
 asio::awaitable<void> touch(int* counter, bool fail) {

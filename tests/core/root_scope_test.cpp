@@ -21,6 +21,8 @@
 #include <muster/core/group.hpp>
 #include <muster/core/ledger.hpp>
 #include <muster/core/options.hpp>
+#include <muster/core/sleep.hpp>
+#include <muster/testing/manual_clock.hpp>
 
 namespace {
 
@@ -29,9 +31,9 @@ using namespace std::chrono_literals;
 using muster::clock;
 using muster::status;
 
+/// Returns `v` after `d` on the scope's clock.
 asio::awaitable<int> after(clock::duration d, int v) {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::use_awaitable);
+    co_await muster::sleep_for(d);
     co_return v;
 }
 
@@ -83,15 +85,28 @@ TEST(RootScopeTest, LedgerRecordsEveryTaskOfNestedCollections) {
 
 TEST(RootScopeTest, TasksInheritTheRootDeadline) {
     asio::io_context io;
-    muster::root_scope scope(clock::now() + 30ms);
-    run_in(scope, io, []() -> asio::awaitable<void> {
-        std::vector<asio::awaitable<int>> tasks;
-        tasks.push_back(after(1ms, 1));
-        tasks.push_back(after(5s, 2));
-        auto r = co_await muster::gather(std::move(tasks), muster::options{});
-        EXPECT_EQ(r[0].status(), status::ok);
-        EXPECT_EQ(r[1].status(), status::timed_out);
-    });
+    muster::testing::manual_clock time;
+    const auto start = time.now();
+    muster::root_scope scope(start + 30ms, {}, nullptr, &time);
+    bool done = false;
+    asio::co_spawn(
+        scope.executor(io.get_executor()),
+        []() -> asio::awaitable<void> {
+            std::vector<asio::awaitable<int>> tasks;
+            tasks.push_back(after(1ms, 1));
+            tasks.push_back(after(5s, 2));
+            auto r = co_await muster::gather(std::move(tasks), muster::options{});
+            EXPECT_EQ(r[0].status(), status::ok);
+            EXPECT_EQ(r[1].status(), status::timed_out);
+            EXPECT_EQ(r[1].timings().run_time(), 30ms);
+        },
+        [&done](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);
+            done = true;
+        });
+    time.run(io);
+    EXPECT_TRUE(done);
+    EXPECT_EQ(time.now() - start, 30ms) << "the collection ended at the root's deadline";
     EXPECT_EQ(scope.ledger().stats().count(status::timed_out), 1u);
 }
 

@@ -15,20 +15,23 @@
 
 #include <gtest/gtest.h>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <muster/core/outcome.hpp>
+#include <muster/core/sleep.hpp>
+#include <muster/testing/manual_clock.hpp>
 
 namespace muster_test_probe {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using muster::clock;
+using muster::testing::manual_clock;
 
 /// Longest any single test may keep its io_context busy. Far above what any
 /// test needs; only a hang (a task that was not cancelled) reaches it.
@@ -37,45 +40,64 @@ inline constexpr auto run_limit = 20s;
 /// A delay no test waits for: a task sleeping this long must be cancelled.
 inline constexpr auto forever = 10s;
 
-/// Runs the coroutine `make()` returns on a fresh io_context, until the
+/// Runs the coroutine `make()` returns on a fresh io_context, inside a root
+/// scope on `clock` (a manual clock: sleeps take no real time and every
+/// timing is exact; see `muster::testing::manual_clock::run`), until the
 /// context has no work left, and returns its result (rethrowing its
 /// exception). `make` stays alive for the whole run, so a test lambda may
-/// capture by reference. Fails the test when the coroutine does not finish
-/// within `run_limit`, or when work is still pending after it finished.
+/// capture by reference. Fails the test when the coroutine does not finish,
+/// or when a timer is still pending after it finished.
 template <class F>
-auto run(F make) -> typename std::invoke_result_t<F&>::value_type {
+auto run(muster::testing::manual_clock& clock, F make) ->
+    typename std::invoke_result_t<F&>::value_type {
     using T = typename std::invoke_result_t<F&>::value_type;
     asio::io_context io;
     std::exception_ptr error;
     bool done = false;
+    std::size_t left_pending = 0;
     auto finish = [&] {
-        io.run_for(run_limit);
-        if (!done) throw std::runtime_error("the test coroutine did not finish in time");
-        EXPECT_TRUE(io.stopped()) << "work was still pending after the test coroutine finished";
+        clock.run(io);
+        if (!done) throw std::runtime_error("the test coroutine did not finish");
+        EXPECT_EQ(left_pending, 0u)
+            << "a timer was still pending after the test coroutine finished";
         if (error) std::rethrow_exception(error);
     };
     if constexpr (std::is_void_v<T>) {
-        asio::co_spawn(io, make(), [&](std::exception_ptr e) {
+        asio::co_spawn(clock.executor(io), make(), [&](std::exception_ptr e) {
             error = e;
             done = true;
+            left_pending = clock.pending();
         });
         finish();
     } else {
         std::optional<T> value;
-        asio::co_spawn(io, make(), [&](std::exception_ptr e, T v) {
+        asio::co_spawn(clock.executor(io), make(), [&](std::exception_ptr e, T v) {
             error = e;
             if (!e) value.emplace(std::move(v));
             done = true;
+            left_pending = clock.pending();
         });
         finish();
         return std::move(*value);
     }
 }
 
-inline asio::awaitable<void> sleep_for(clock::duration d) {
-    asio::steady_timer timer(co_await asio::this_coro::executor, d);
-    co_await timer.async_wait(asio::use_awaitable);
+/// `run` on a manual clock of its own.
+template <class F>
+auto run(F make) -> typename std::invoke_result_t<F&>::value_type {
+    muster::testing::manual_clock clock;
+    return run(clock, std::move(make));
 }
+
+/// Emits terminal cancellation on `signal` after `d` on the scope's clock
+/// (on the io_context's thread, like every emit).
+inline asio::awaitable<void> cancel_after(asio::cancellation_signal* signal, clock::duration d) {
+    co_await muster::sleep_for(d);
+    signal->emit(asio::cancellation_type::terminal);
+}
+
+/// Waits `d` on the scope's clock (the manual one under `run`).
+inline asio::awaitable<void> sleep_for(clock::duration d) { return muster::sleep_for(d); }
 
 struct test_error : std::runtime_error {
     using std::runtime_error::runtime_error;

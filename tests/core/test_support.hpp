@@ -1,6 +1,7 @@
 /// @file
 /// Helpers shared by the core tests: run a coroutine to completion on its own
-/// io_context, sleep on a real timer, measure how many tasks run at once, and
+/// io_context (on the steady clock or on a manual one), sleep on the scope's
+/// clock, measure how many tasks run at once, and
 /// count the coroutine frames that exist.
 #pragma once
 
@@ -18,11 +19,12 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <muster/core/outcome.hpp>
+#include <muster/core/sleep.hpp>
+#include <muster/testing/manual_clock.hpp>
 
 namespace muster_test {
 
@@ -82,12 +84,48 @@ T run(asio::awaitable<T> task) {
     if constexpr (!std::is_void_v<T>) return std::move(*value);
 }
 
-/// Waits `d` on a steady_timer of the calling coroutine's executor. Throws
-/// `system_error(operation_aborted)` when the caller is cancelled meanwhile.
-inline asio::awaitable<void> sleep(clock::duration d) {
-    asio::steady_timer timer(co_await asio::this_coro::executor, d);
-    co_await timer.async_wait(asio::use_awaitable);
+/// Runs `task` like `run`, inside a root scope on `clock` (a
+/// `muster::testing::manual_clock`), which `clock.run` moves to the next
+/// timer whenever nothing is ready: time-bound behaviour runs instantly and
+/// its durations are exact.
+///
+/// Errors: as `run`'s; "did not complete" means the coroutine waits for
+/// something no timer brings.
+template <class T>
+T run_manual(muster::testing::manual_clock& clock, asio::awaitable<T> task) {
+    using stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+    asio::io_context io;
+    std::optional<stored> value;
+    std::exception_ptr error;
+    bool done = false;
+    std::size_t left_pending = 0;
+    asio::co_spawn(clock.executor(io), detail::store_result(std::move(task), &value),
+                   [&](std::exception_ptr e) {
+                       error = std::move(e);
+                       done = true;
+                       left_pending = clock.pending();
+                   });
+    clock.run(io);
+    if (!done) throw std::runtime_error("muster_test::run_manual: the coroutine did not complete");
+    if (left_pending > 0) {
+        throw std::logic_error(
+            "muster_test::run_manual: a timer was left pending after the coroutine completed");
+    }
+    if (error) std::rethrow_exception(error);
+    if constexpr (!std::is_void_v<T>) return std::move(*value);
 }
+
+/// `run_manual` on a manual clock of its own.
+template <class T>
+T run_manual(asio::awaitable<T> task) {
+    muster::testing::manual_clock clock;
+    return run_manual(clock, std::move(task));
+}
+
+/// Waits `d` on the clock of the calling coroutine's scope (a steady_timer,
+/// or the manual clock under `run_manual`). Throws
+/// `system_error(operation_aborted)` when the caller is cancelled meanwhile.
+inline asio::awaitable<void> sleep(clock::duration d) { return muster::sleep_for(d); }
 
 /// Counts the tasks running at once and remembers the most ever seen.
 /// Single-threaded, like the io_context the tasks run on.

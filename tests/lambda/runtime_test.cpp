@@ -347,12 +347,20 @@ TEST_F(RuntimeTest, UnreachableRuntimeApiRetriesThenExits) {
         fake_runtime_api gone;
         closed = gone.address();
     }
-    auto fn = start("echo", {}, closed);
+    // On a manual clock the backoff is instant and its schedule exact.
+    auto fn = start("echo", {{"MUSTER_TEST_MANUAL_CLOCK", "1"}}, closed);
     EXPECT_EQ(fn->wait(30s), 2) << fn->err();
     const std::string err = fn->err();
-    EXPECT_NE(err.find("could not be reached for /next after 7 attempts"), std::string::npos)
+    EXPECT_NE(err.find("could not be reached for /next after 7 attempts over 3420 ms"),
+              std::string::npos)
         << err;
-    EXPECT_NE(err.find("retrying"), std::string::npos) << err;
+    std::size_t at = 0;
+    for (const char* delay : {"20", "80", "320", "1000", "1000", "1000"}) {
+        at = err.find(std::string("retrying in ") + delay + " ms", at);
+        ASSERT_NE(at, std::string::npos) << "no retry after " << delay << " ms in order:\n" << err;
+        ++at;
+    }
+    EXPECT_EQ(err.find("retrying in", at), std::string::npos) << "a seventh retry:\n" << err;
 }
 
 TEST_F(RuntimeTest, ReconnectsWhenTheServerClosesEachConnection) {

@@ -1,6 +1,7 @@
 // A Lambda function built on muster's runtime, for the runtime's tests.
 // `_HANDLER` picks the behaviour; MUSTER_TEST_INIT_FAIL=1 makes init throw.
 #include <muster/lambda.hpp>
+#include <muster/testing/manual_clock.hpp>
 
 #include <unistd.h>
 
@@ -314,6 +315,11 @@ int main() {
     const char* handler = std::getenv("_HANDLER");
     const std::string name = handler ? handler : "";
     lambda::run_options options;
+    // The runtime on a manual clock: its backoff takes no real time.
+    static muster::testing::manual_clock manual;
+    if (const char* m = std::getenv("MUSTER_TEST_MANUAL_CLOCK"); m && std::string(m) == "1") {
+        options.time = &manual;
+    }
     if (const char* fail = std::getenv("MUSTER_TEST_INIT_FAIL"); fail && std::string(fail) == "1") {
         options.init = []() -> asio::awaitable<void> {
             throw std::runtime_error("the configuration bucket is missing");

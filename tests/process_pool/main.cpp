@@ -29,6 +29,16 @@ std::string echo(std::string_view in) { return std::string(in); }
 
 std::string pid(std::string_view) { return std::to_string(::getpid()); }
 
+/// Sleeps `in` milliseconds and reports when it ran: "<start> <end>" in
+/// steady-clock nanoseconds (CLOCK_MONOTONIC, the same in every process).
+std::string interval_ms(std::string_view in) {
+    const auto start = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(std::string(in))));
+    const auto end = std::chrono::steady_clock::now();
+    return std::to_string(start.time_since_epoch().count()) + " " +
+           std::to_string(end.time_since_epoch().count());
+}
+
 std::string sleep_ms(std::string_view in) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(std::string(in))));
     return std::string(in);
@@ -100,6 +110,7 @@ const muster::work_registrar registrations[] = {
     {"echo", echo},
     {"pid", pid},
     {"sleep_ms", sleep_ms},
+    {"interval_ms", interval_ms},
     {"segfault", segfault},
     {"abort", do_abort},
     {"exit_now", exit_now},

@@ -149,7 +149,7 @@ class group_collector final : public collector<T> {
     };
 
     std::size_t new_slot() {
-        outcome_access::times(outcomes_.emplace_back()).queued = clock::now();
+        outcome_access::times(outcomes_.emplace_back()).queued = this->now();
         return outcomes_.size() - 1;
     }
 

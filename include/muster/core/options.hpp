@@ -58,8 +58,8 @@ inline constexpr policy policy::fail_fast{policy::kind::fail_fast, 0};
 ///
 /// The delay before attempt `n + 1` is drawn uniformly from
 /// `[0, min(max_backoff, initial_backoff * multiplier^(n-1))]` ("full
-/// jitter"). A retry whose delay would end past the task's timeout or the
-/// scope's deadline is not made: the task keeps its last error. Only `failed`
+/// jitter"), or is that bound itself when `jitter` is false. A retry whose delay would end past the
+/// task's timeout or the scope's deadline is not made: the task keeps its last error. Only `failed`
 /// attempts are retried, and only when `retry_if` (if set) returns true for
 /// the exception; timeouts and cancellations are never retried.
 ///
@@ -74,6 +74,10 @@ struct retry_policy {
     std::chrono::milliseconds initial_backoff{100};
     std::chrono::milliseconds max_backoff{10'000};
     double multiplier = 2.0;
+    /// Full jitter (the default). False: every delay is its upper bound, an
+    /// exact schedule (for tests on a `muster::testing::manual_clock`, or a
+    /// service that wants retries evenly spaced).
+    bool jitter = true;
     /// Which failures to retry; all of them when empty.
     std::function<bool(std::exception_ptr)> retry_if;
 };

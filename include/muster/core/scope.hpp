@@ -21,6 +21,7 @@
 
 #include <muster/core/ledger.hpp>
 #include <muster/core/outcome.hpp>
+#include <muster/core/time_source.hpp>
 
 namespace muster {
 
@@ -47,12 +48,13 @@ class scope_state {
     /// A root scope that keeps a ledger of its work and, when `recorder` is
     /// set, a trace of it (see `root_scope`).
     scope_state(clock::time_point deadline, std::unique_ptr<task_ledger> ledger,
-                std::string trace_id, std::shared_ptr<trace::recorder> recorder = nullptr)
+                std::string trace_id, std::shared_ptr<trace::recorder> recorder = nullptr,
+                time_source* time = nullptr)
         : parent_(nullptr),
           ledger_(ledger.get()),
           recorder_(recorder.get()),
           root_(std::make_unique<root_data>(
-              root_data{std::move(ledger), std::move(recorder), std::move(trace_id)})),
+              root_data{std::move(ledger), std::move(recorder), std::move(trace_id), time})),
           deadline_(deadline) {}
     scope_state(const scope_state&) = delete;
     scope_state& operator=(const scope_state&) = delete;
@@ -69,6 +71,14 @@ class scope_state {
     /// The trace recorder of the root scope, if it records one. Lives as
     /// long as this state, like the ledger.
     trace::recorder* recorder() const noexcept { return recorder_; }
+    /// The time source of the root scope, or null for the steady clock.
+    /// Looked up once per collection, so it lives in the root and keeps the
+    /// per-task scopes a pointer smaller.
+    time_source* time() const noexcept {
+        const scope_state* s = this;
+        while (s->parent_) s = s->parent_;
+        return s->root_ ? s->root_->time : nullptr;
+    }
     /// The trace span of the innermost collected task this scope belongs
     /// to, or 0 outside any (or when nothing records).
     std::size_t span() const noexcept {
@@ -96,6 +106,7 @@ class scope_state {
         std::unique_ptr<task_ledger> ledger;
         std::shared_ptr<trace::recorder> recorder;
         std::string trace_id;
+        time_source* time = nullptr;
     };
 
     std::atomic<std::size_t> refs_{1};
@@ -269,6 +280,17 @@ inline std::string_view trace_id_of(const boost::asio::any_io_executor& ex) noex
     return s ? s->trace_id() : std::string_view{};
 }
 
+/// The time source of the scope `ex` carries, or null (the steady clock).
+inline time_source* time_source_of(const boost::asio::any_io_executor& ex) noexcept {
+    const scope_state* s = find_scope(ex);
+    return s ? s->time() : nullptr;
+}
+
+/// The time on `source`, or on the steady clock when it is null.
+inline clock::time_point now(const time_source* source) noexcept {
+    return source ? source->now() : clock::now();
+}
+
 /// The effective deadline of the scope `ex` carries, or `time_point::max()`.
 inline clock::time_point deadline_of(const boost::asio::any_io_executor& ex) noexcept {
     const scope_state* s = find_scope(ex);
@@ -352,12 +374,19 @@ class root_scope {
     /// scope. It is shared: the scope keeps it alive as long as any of its
     /// executors, and the caller reads it once the work is done (on the
     /// io_context thread, like every task that writes to it).
+    ///
+    /// `time`, when set, is the clock of everything in the scope: `deadline`
+    /// is a point on it, and every collection, timeout, retry backoff,
+    /// `muster::sleep_for` and `muster::remaining()` inside reads and waits
+    /// on it (see `muster::testing::manual_clock`). It must outlive the
+    /// scope's work. Null (the default): the steady clock.
     explicit root_scope(clock::time_point deadline = clock::time_point::max(),
                         std::string trace_id = {},
-                        std::shared_ptr<trace::recorder> recorder = nullptr)
+                        std::shared_ptr<trace::recorder> recorder = nullptr,
+                        time_source* time = nullptr)
         : state_(detail::scope_ptr::adopt(
               new detail::scope_state(deadline, std::make_unique<task_ledger>(),
-                                      std::move(trace_id), std::move(recorder)))) {}
+                                      std::move(trace_id), std::move(recorder), time))) {}
 
     /// `ex`, carrying this scope.
     template <class Inner>
@@ -370,6 +399,10 @@ class root_scope {
     std::string_view trace_id() const noexcept { return state_->trace_id(); }
     /// The recorder given at construction, or null.
     trace::recorder* recorder() const noexcept { return state_->recorder(); }
+    /// The time source given at construction, or null (the steady clock).
+    time_source* time() const noexcept { return state_->time(); }
+    /// The time now on the scope's clock.
+    clock::time_point now() const noexcept { return detail::now(state_->time()); }
 
   private:
     detail::scope_ptr state_;
@@ -395,7 +428,8 @@ inline boost::asio::awaitable<std::string> current_trace_id() {
 }
 
 /// Time left until the calling task's effective deadline (zero once it has
-/// passed), or `clock::duration::max()` when no deadline applies.
+/// passed), or `clock::duration::max()` when no deadline applies. Counted
+/// on the scope's clock (see `root_scope`'s `time`).
 ///
 /// Completion: immediately; never suspends, never throws.
 ///
@@ -403,9 +437,10 @@ inline boost::asio::awaitable<std::string> current_trace_id() {
 /// if (co_await muster::remaining() < 200ms) co_return cached_answer();
 /// @endcode
 inline boost::asio::awaitable<clock::duration> remaining() {
-    auto d = detail::deadline_of(co_await boost::asio::this_coro::executor);
+    const auto ex = co_await boost::asio::this_coro::executor;
+    const auto d = detail::deadline_of(ex);
     if (d == clock::time_point::max()) co_return clock::duration::max();
-    co_return std::max(clock::duration::zero(), d - clock::now());
+    co_return std::max(clock::duration::zero(), d - detail::now(detail::time_source_of(ex)));
 }
 
 }  // namespace muster

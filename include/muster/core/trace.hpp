@@ -178,8 +178,9 @@ namespace detail {
 /// How collections write into a recorder. Span ids are 1-based; 0 means
 /// "not recorded" and every call accepts it.
 struct recorder_access {
-    static std::size_t open_collection(trace::recorder& r, std::string name, std::size_t parent) {
-        r.collections_.push_back({std::move(name), parent, clock::now()});
+    static std::size_t open_collection(trace::recorder& r, std::string name, std::size_t parent,
+                                       clock::time_point opened) {
+        r.collections_.push_back({std::move(name), parent, opened});
         return r.collections_.size() - 1;
     }
 

@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <muster/core/outcome.hpp>
+#include <muster/core/time_source.hpp>
 #include <muster/lambda/log.hpp>
 
 namespace muster::lambda {
@@ -35,6 +36,9 @@ struct invocation_info {
     /// steady clock, less the runtime's safety margin. `time_point::max()`
     /// when there is no deadline.
     clock::time_point deadline = clock::time_point::max();
+    /// The clock `deadline` is on and `remaining()` reads: the runtime's
+    /// (`run_options::time`); null for the steady clock.
+    time_source* time = nullptr;
 };
 
 class invocation;
@@ -87,7 +91,8 @@ class invocation {
     /// `clock::duration::max()` when there is none.
     clock::duration remaining() const noexcept {
         if (!has_deadline()) return clock::duration::max();
-        const auto left = info_.deadline - clock::now();
+        const auto now = info_.time ? info_.time->now() : clock::now();
+        const auto left = info_.deadline - now;
         return left > clock::duration::zero() ? left : clock::duration::zero();
     }
 

@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
 
+#include <muster/core/time_source.hpp>
 #include <muster/lambda/invocation.hpp>
 #include <muster/lambda/response.hpp>
 #include <muster/lambda/response_stream.hpp>
@@ -58,6 +59,15 @@ struct run_options {
     /// write that fails is logged and never fails the invocation. Empty (the
     /// default): nothing is recorded. `MUSTER_TRACE` overrides it.
     std::string trace_directory;
+
+    /// The clock the runtime runs on, for tests of the runtime itself: the
+    /// backoff between attempts to reach the Runtime API waits on it, the
+    /// invocations' scopes and `invocation::remaining()` read it, and it
+    /// runs the runtime's io_context (`time_source::run`). With a
+    /// `muster::testing::manual_clock`, the backoff is instant and exact.
+    /// Null (the default, and the only sensible value in production): the
+    /// steady clock. It must outlive `run`.
+    time_source* time = nullptr;
 };
 
 /// Runs the Lambda runtime loop until the platform ends the process.

@@ -20,6 +20,7 @@
 #include <muster/core/as_completed.hpp>
 #include <muster/core/options.hpp>
 #include <muster/core/outcome.hpp>
+#include <muster/core/sleep.hpp>
 #include <muster/core/status.hpp>
 #include <muster/lambda/response_stream.hpp>
 
@@ -67,7 +68,7 @@ boost::asio::awaitable<stream_summary> stream_completions(response_stream* out,
                                                           std::optional<std::size_t> size,
                                                           ToJson to_json) {
     if (!out->started()) out->set_content_type("application/x-ndjson");
-    const auto begin = clock::now();
+    const auto begin = co_await muster::now();  // the scope's clock
     stream_summary summary;
     std::vector<bool> seen(size.value_or(0), false);
     const auto line_of = [&summary, &seen, &to_json](const completed<T>& done) {
@@ -106,7 +107,7 @@ boost::asio::awaitable<stream_summary> stream_completions(response_stream* out,
         ++summary.total;
         rest += not_started_line(i);
     }
-    summary.elapsed = clock::now() - begin;
+    summary.elapsed = co_await muster::now() - begin;
     rest += summary_line(summary);
     co_await out->write(std::move(rest));
     co_return summary;

@@ -11,7 +11,8 @@
 #   {"action":"error"}       post /error with an error document
 #   {"action":"crash"}       exit 3 mid-invocation
 #   {"action":"garbage"}     send garbage HTTP on a new connection, then respond
-#   {"action":"sleep","seconds":N} sleep, then respond
+#   {"action":"sleep","seconds":N} sleep, then respond; records
+#                            sleep_start_<id> and sleep_end_<id> (epoch ns)
 #   {"action":"spawn"}       start a background `sleep 300`, record its pid, sleep 30
 #   {"action":"headers"}     respond with the /next headers and environment as JSON
 # With INIT_FAIL=1 it posts /init/error and then sleeps instead of polling.
@@ -85,7 +86,9 @@ while true; do
         ;;
     sleep)
         seconds=$(grep -o '"seconds" *: *[0-9.]*' "$work/event" | sed 's/.*: *//')
+        record "sleep_start_$id" "$(date +%s%N)"
         sleep "$seconds"
+        record "sleep_end_$id" "$(date +%s%N)"
         post response "$api/invocation/$id/response" "$work/event"
         ;;
     spawn)

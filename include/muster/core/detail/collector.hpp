@@ -24,12 +24,12 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <muster/core/detail/task_traits.hpp>
+#include <muster/core/detail/timer.hpp>
 #include <muster/core/errors.hpp>
 #include <muster/core/ledger.hpp>
 #include <muster/core/options.hpp>
@@ -146,11 +146,12 @@ task<spawned_t<T>> as_spawnable(task<T> t) {
 }
 
 /// Sleeps, then runs the task (a retry's backoff). The sleep is an ordinary
-/// timer wait, so cancelling the attempt cuts it short.
+/// timer wait on the scope's clock, so cancelling the attempt cuts it short.
 template <class T>
 task<T> after_delay(clock::duration delay, task<T> t) {
-    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-    co_await timer.async_wait(asio::use_awaitable);
+    timer backoff(co_await asio::this_coro::executor);
+    backoff.expires_after(delay);
+    co_await backoff.async_wait(asio::use_awaitable);
     co_return co_await std::move(t);
 }
 
@@ -180,11 +181,12 @@ class collector {
         deadline_ = std::min(opts_.deadline.value_or(clock::time_point::max()), deadline_of(ex_));
         child_ex_ = with_deadline(ex_, deadline_);
         if (const scope_state* scope = find_scope(child_ex_)) {
+            time_ = scope->time();
             ledger_ = scope->ledger();
             recorder_ = scope->recorder();
             if (recorder_) {
-                trace_collection_ =
-                    recorder_access::open_collection(*recorder_, opts_.name.str(), scope->span());
+                trace_collection_ = recorder_access::open_collection(*recorder_, opts_.name.str(),
+                                                                     scope->span(), now());
             }
         }
     }
@@ -210,6 +212,8 @@ class collector {
     /// deadline when it has one.
     const asio::any_io_executor& child_executor() const noexcept { return child_ex_; }
     bool retrying() const noexcept { return opts_.retry.attempts > 1; }
+    /// The time on the collection's clock (its scope's).
+    clock::time_point now() const noexcept { return detail::now(time_); }
 
     /// Completes once every task has finished (posted). Cancelling the wait
     /// stops the collection but the wait still lasts until everything ran.
@@ -295,7 +299,7 @@ class collector {
     virtual bool has_pending() const { return false; }
 
     stop_reason cancel_reason() const noexcept {
-        return clock::now() >= deadline_ ? stop_reason::deadline : stop_reason::cancelled;
+        return now() >= deadline_ ? stop_reason::deadline : stop_reason::cancelled;
     }
 
     /// Records a task that never ran.
@@ -304,7 +308,7 @@ class collector {
         outcome_access::set_error(
             o, status::not_started,
             std::make_exception_ptr(not_started_error(not_started_message())));
-        outcome_access::times(o).finished = clock::now();
+        outcome_access::times(o).finished = now();
         ++counts_[static_cast<std::size_t>(status::not_started)];
         if (ledger_) ledger_->record(status::not_started, clock::duration::zero(), 0);
         if (recorder_) {
@@ -321,7 +325,7 @@ class collector {
 
     /// Starts task `a` now; the caller checked `can_admit`.
     void launch(admission<T>&& a) {
-        const auto now = clock::now();
+        const auto now = this->now();
         outcome<T>& o = slot(a.index);
         outcome_access::times(o).started = now;
         if (recorder_) open_span(a.index, o);
@@ -481,15 +485,16 @@ class collector {
              ++i)
             cap *= r.multiplier;
         cap = std::min(cap, static_cast<double>(r.max_backoff.count()));
-        std::uniform_real_distribution<double> jitter(0.0, cap);
+        double delay = cap;
+        if (r.jitter) delay = std::uniform_real_distribution<double>(0.0, cap)(rng_);
         l.backoff = std::chrono::duration_cast<clock::duration>(
-            std::chrono::duration<double, std::milli>(jitter(rng_)));
-        return clock::now() + l.backoff < std::min(l.expiry, deadline_);
+            std::chrono::duration<double, std::milli>(delay));
+        return now() + l.backoff < std::min(l.expiry, deadline_);
     }
 
     /// The task of lane `l` is over: record it and free the lane.
     void finish(lane& l, status s, std::exception_ptr e, spawned_t<T>* v) {
-        const auto now = clock::now();
+        const auto now = this->now();
         outcome<T>& o = slot(l.index);
         if (s == status::ok) {
             if constexpr (std::is_void_v<T>) {
@@ -581,7 +586,7 @@ class collector {
         }
 
         if (stop_ == stop_reason::none && deadline_ != clock::time_point::max() &&
-            clock::now() >= deadline_) {
+            now() >= deadline_) {
             stop(stop_reason::deadline);
         }
         admission<T> a;
@@ -608,7 +613,7 @@ class collector {
         }
         if (next == clock::time_point::max()) return;
         if (timer_waits_ > 0 && timer_at_ <= next) return;
-        if (!timer_) timer_.emplace(ex_);
+        if (!timer_) timer_.emplace(ex_, time_);
         timer_->expires_at(next);
         timer_at_ = next;
         ++timer_waits_;
@@ -617,7 +622,7 @@ class collector {
 
     void on_timer() {
         --timer_waits_;
-        const auto now = clock::now();
+        const auto now = this->now();
         if (stop_ == stop_reason::none && now >= deadline_) stop(stop_reason::deadline);
         while (!expiries_.empty() && expiries_.front().first->expiry <= now) {
             auto [l, gen] = expiries_.front();
@@ -687,6 +692,7 @@ class collector {
 
     asio::any_io_executor ex_;
     asio::any_io_executor child_ex_;
+    time_source* time_ = nullptr;          ///< The scope's clock; null for the steady clock.
     task_ledger* ledger_ = nullptr;        ///< The root scope's account, when it keeps one.
     trace::recorder* recorder_ = nullptr;  ///< The root scope's trace, when it records one.
     std::size_t trace_collection_ = 0;
@@ -699,7 +705,7 @@ class collector {
     std::vector<lane*> quarantine_;
     std::vector<lane*> retries_;
     std::deque<std::pair<lane*, std::uint64_t>> expiries_;
-    std::optional<asio::steady_timer> timer_;
+    std::optional<timer> timer_;
     clock::time_point timer_at_ = clock::time_point::max();
     std::minstd_rand rng_{
         static_cast<std::minstd_rand::result_type>(clock::now().time_since_epoch().count())};

@@ -40,7 +40,7 @@ class range_collector final : public collector<T> {
         : collector<T>(std::move(ex), std::move(o), streaming),
           view_(std::move(view)),
           it_(std::ranges::begin(view_)),
-          queued_(clock::now()) {
+          queued_(this->now()) {
         retrying_ = this->opts().retry.attempts > 1;
         if constexpr (!traits::is_factory && !remakes_on_deref) {
             if (retrying_) {
