@@ -423,7 +423,8 @@ TEST(InvokeTest, DirectInvocationStreamsALinePerImageAsItCompletesThenTheCommit)
     for (const auto& u : urls) image_urls.emplace_back(u);
     muster_test::child_process p(
         invoke_command(dir, json::object{{"imageUrls", std::move(image_urls)}},
-                       {{"THUMBNAILS_SIZE", "128"}}),
+                       // The held fetch must outlast the others, however slow the machine.
+                       {{"THUMBNAILS_SIZE", "128"}, {"THUMBNAILS_FETCH_TIMEOUT_MS", "100000"}}),
         {});
 
     // Every other image's line arrives while the held one is still being fetched. (The wait
