@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -370,8 +371,8 @@ struct progress_lines {
     std::string pending;            ///< Lines not yet handed to the writer.
     bool done = false;              ///< The summary is in `pending`; nothing follows.
     asio::steady_timer wake;        ///< Cancelled to wake the writer.
-    std::size_t by_status[muster::status_count] = {};
-    std::size_t stored = 0;
+    std::array<std::size_t, muster::status_count> by_status{};  ///< Lines by final status.
+    std::size_t stored = 0;                                     ///< `stored` lines.
 
     void append(std::string line) {
         pending += line;
