@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,13 +12,17 @@
 #include <optional>
 #include <ranges>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -28,6 +33,7 @@
 #include <muster/core/gather.hpp>
 #include <muster/core/offload.hpp>
 #include <muster/core/options.hpp>
+#include <muster/core/status.hpp>
 #include <muster/core/trace.hpp>
 #include <muster/http/client.hpp>
 #include <muster/http/error.hpp>
@@ -36,6 +42,7 @@
 #include <muster/lambda/errors.hpp>
 #include <muster/lambda/events/s3.hpp>
 #include <muster/lambda/events/sqs.hpp>
+#include <muster/lambda/response_stream.hpp>
 #include <muster/process_pool/errors.hpp>
 #include <muster/process_pool/process_pool.hpp>
 
@@ -350,6 +357,154 @@ json::value all_failed(const lambda::batch_response& r) {
     return json::object{{"batchItemFailures", std::move(failures)}};
 }
 
+/// The lines of a direct invocation (`handle_stream`). The records' tasks append a line the
+/// moment they end, without waiting; one writer coroutine (`write_progress`) sends what has
+/// piled up, so a record never waits for the caller to read.
+struct progress_lines {
+    progress_lines(asio::any_io_executor ex, std::vector<json::value> sources)
+        : urls(std::move(sources)),
+          reported(urls.size(), false),
+          wake(std::move(ex), asio::steady_timer::time_point::max()) {}
+
+    std::vector<json::value> urls;  ///< `imageUrls`, as sent.
+    std::vector<bool> reported;     ///< Whether each image has its line.
+    std::string pending;            ///< Lines not yet handed to the writer.
+    bool done = false;              ///< The summary is in `pending`; nothing follows.
+    asio::steady_timer wake;        ///< Cancelled to wake the writer.
+    std::array<std::size_t, muster::status_count> by_status{};  ///< Lines by final status.
+    std::size_t stored = 0;                                     ///< `stored` lines.
+
+    void append(std::string line) {
+        pending += line;
+        wake.cancel();
+    }
+    void close() {
+        done = true;
+        wake.cancel();
+    }
+
+    json::object line_of(std::size_t position) const {
+        const json::value& url = urls.at(position);
+        return json::object{
+            {"index", position},
+            {"url", url.is_string() ? json::value(muster::http::redacted(url.get_string())) : url}};
+    }
+
+    /// The image at `position` is over: its thumbnail stored (`rec.rows`), or `error`. A
+    /// cancellation gets no line here: its outcome (`timed_out`, `cancelled`) is known only
+    /// when the collection returns, and `batch_ended` writes it.
+    void record_ended(std::size_t position, const record_state& rec, std::exception_ptr error) {
+        json::object line = line_of(position);
+        if (!error && !rec.rows.empty()) {
+            const metadata_record& row = rec.rows.back();
+            line["status"] = "stored";
+            line["thumbnail"] = json::object{{"key", row.thumbnail_key},
+                                             {"bytes", row.thumbnail_bytes},
+                                             {"width", row.thumbnail_width},
+                                             {"height", row.thumbnail_height},
+                                             {"format", row.thumbnail_format}};
+            ++stored;
+        } else if (error) {
+            if (is_cancelled(error)) return;
+            const failure f = describe_error(error);
+            line["status"] = "failed";
+            line["error"] = json::object{{"reason", to_string(f.why)}, {"message", f.message}};
+            ++by_status[static_cast<std::size_t>(muster::status::failed)];
+        } else {
+            return;  // Nothing to do for it (never for a direct invocation's URL).
+        }
+        reported.at(position) = true;
+        append(json::serialize(line) + "\n");
+    }
+
+    /// The batch is over: a line for each image that has none yet (the deadline stopped it or
+    /// kept it from starting), then the summary, and the writer's end.
+    void batch_ended(std::span<const lambda::batch_item> items,
+                     const std::optional<std::string>& commit_error, std::size_t removed) {
+        std::string rest;
+        for (std::size_t i = 0; i < items.size() && i < reported.size(); ++i) {
+            if (reported[i]) continue;
+            const muster::status st = items[i].result.status();
+            const failure f = describe(items[i].result);
+            json::object line = line_of(i);
+            line["status"] = muster::to_string(st);
+            line["error"] = json::object{{"reason", to_string(f.why)}, {"message", f.message}};
+            ++by_status[static_cast<std::size_t>(st)];
+            reported[i] = true;
+            rest += json::serialize(line) + "\n";
+        }
+        const auto count = [this](muster::status st) {
+            return by_status[static_cast<std::size_t>(st)];
+        };
+        json::object summary{{"images", urls.size()},
+                             {"stored", stored},
+                             {"failed", count(muster::status::failed)},
+                             {"timed_out", count(muster::status::timed_out)},
+                             {"not_started", count(muster::status::not_started)},
+                             {"cancelled", count(muster::status::cancelled)},
+                             {"committed", commit_error ? 0 : stored},
+                             {"thumbnails_removed", removed}};
+        if (commit_error) summary["commit_error"] = *commit_error;
+        rest += json::serialize(json::object{{"summary", std::move(summary)}}) + "\n";
+        append(std::move(rest));
+        close();
+    }
+
+    static bool is_cancelled(std::exception_ptr error) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const boost::system::system_error& e) {
+            return e.code() == asio::error::operation_aborted;
+        } catch (const muster::http::error& e) {
+            return e.kind() == muster::http::error_kind::cancelled;
+        } catch (...) {
+            return false;
+        }
+    }
+};
+
+/// `record`, then `lines` told how it ended, before its outcome reaches the collection.
+asio::awaitable<void> observed(std::shared_ptr<progress_lines> lines,
+                               std::shared_ptr<batch_state> batch, std::size_t position,
+                               asio::awaitable<void> record) {
+    std::exception_ptr error;
+    try {
+        co_await std::move(record);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    lines->record_ended(position, batch->records[position], error);
+    if (error) std::rethrow_exception(error);
+}
+
+/// Sends `lines` to `out` as they come, until the summary is sent. Stops (operation_aborted)
+/// when cancelled: the invocation's deadline.
+asio::awaitable<void> write_progress(std::shared_ptr<progress_lines> lines,
+                                     lambda::response_stream* out) {
+    for (;;) {
+        if (!lines->pending.empty()) {
+            // What piles up meanwhile goes out in the next chunk.
+            std::string chunk = std::exchange(lines->pending, {});
+            co_await out->write(std::move(chunk));
+            continue;
+        }
+        if (lines->done) co_return;
+        boost::system::error_code ec;
+        co_await lines->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        // Woken by a line, or by this task's own cancellation.
+        const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) {
+            throw boost::system::system_error(asio::error::operation_aborted);
+        }
+    }
+}
+
+/// The batch `handle` processes (see `thumbnail_function`), and for a direct invocation each
+/// record's line in `lines` (null for an SQS batch).
+asio::awaitable<json::value> run_batch(std::shared_ptr<thumbnail_function::state> self,
+                                       lambda::sqs_event batch_event, lambda::invocation& inv,
+                                       std::shared_ptr<progress_lines> lines);
+
 /// Thumbnails removed at once by the clean-up of a batch.
 constexpr std::size_t removal_limit = 16;
 
@@ -513,11 +668,75 @@ asio::awaitable<void> thumbnail_function::init() {
 }
 
 asio::awaitable<json::value> thumbnail_function::handle(json::value event,
-                                                       lambda::invocation& inv) {
-    const std::shared_ptr<state> self = state_;
-    const config& cfg = self->cfg;
+                                                        lambda::invocation& inv) {
     // Not an SQS batch: no record can be reported, so the invocation fails as a whole.
     auto batch_event = json::value_to<lambda::sqs_event>(event);
+    auto running = run_batch(state_, std::move(batch_event), inv, nullptr);
+    co_return co_await std::move(running);
+}
+
+namespace {
+
+/// A direct invocation's `imageUrls` as a batch: one record per URL, its body `{"url": …}`.
+lambda::sqs_event direct_batch(const json::array& urls) {
+    lambda::sqs_event e;
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+        lambda::sqs_message m;
+        m.message_id = "imageUrls[" + std::to_string(i) + "]";
+        m.body = json::serialize(json::object{{"url", urls[i]}});
+        m.event_source = "aws:sqs";
+        e.records.push_back(std::move(m));
+    }
+    return e;
+}
+
+/// `run_batch`, and the writer woken for the last time however it ends.
+asio::awaitable<json::value> run_direct(std::shared_ptr<thumbnail_function::state> self,
+                                        lambda::sqs_event batch_event, lambda::invocation& inv,
+                                        std::shared_ptr<progress_lines> lines) {
+    struct closing {
+        progress_lines& lines;
+        ~closing() { lines.close(); }
+    } const close_at_end{*lines};
+    auto running = run_batch(std::move(self), std::move(batch_event), inv, lines);
+    co_return co_await std::move(running);
+}
+
+}  // namespace
+
+asio::awaitable<void> thumbnail_function::handle_stream(json::value event, lambda::invocation& inv,
+                                                        lambda::response_stream& out) {
+    const json::object* direct = event.if_object();
+    if (!direct || !direct->contains("imageUrls") || direct->contains("Records")) {
+        // An SQS batch: its batch response, in one write.
+        auto handling = handle(std::move(event), inv);
+        const json::value response = co_await std::move(handling);
+        out.set_content_type("application/json");
+        co_await out.write(json::serialize(response));
+        co_return;
+    }
+    const json::array* urls = direct->at("imageUrls").if_array();
+    if (!urls) throw lambda::invalid_event_error("\"imageUrls\" must be an array of URLs");
+    const asio::any_io_executor ex = co_await asio::this_coro::executor;
+    auto lines =
+        std::make_shared<progress_lines>(ex, std::vector<json::value>(urls->begin(), urls->end()));
+    out.set_content_type("application/x-ndjson");
+    auto processing = run_direct(state_, direct_batch(*urls), inv, lines);
+    auto writing = write_progress(lines, &out);
+    auto both = muster::gather(std::move(processing), std::move(writing));
+    const auto outcomes = co_await std::move(both);
+    // A failed batch (not an image's failure: a bug, or the invocation cancelled) or a broken
+    // stream fails the invocation.
+    (void)std::get<0>(outcomes).value();
+    std::get<1>(outcomes).value();
+}
+
+namespace {
+
+asio::awaitable<json::value> run_batch(std::shared_ptr<thumbnail_function::state> self,
+                                       lambda::sqs_event batch_event, lambda::invocation& inv,
+                                       std::shared_ptr<progress_lines> lines) {
+    const config& cfg = self->cfg;
     auto batch = std::make_shared<batch_state>(batch_event);
     const std::size_t record_count = batch_event.records.size();
 
@@ -528,9 +747,11 @@ asio::awaitable<json::value> thumbnail_function::handle(json::value event,
     if (inv.has_deadline()) o.deadline = inv.deadline() - cfg.commit_reserve;
     o.name = "records";
 
-    auto work = [self, batch, request_id = inv.request_id()](const lambda::sqs_message& m) {
-        return process_record(self, batch, batch->position_of(m), m.message_id, m.body,
-                              request_id);
+    auto work = [self, batch, lines, request_id = inv.request_id()](const lambda::sqs_message& m) {
+        const std::size_t position = batch->position_of(m);
+        auto record = process_record(self, batch, position, m.message_id, m.body, request_id);
+        if (!lines) return record;
+        return observed(lines, batch, position, std::move(record));
     };
     auto processing = lambda::process_batch(std::move(batch_event), std::move(work), o);
     const lambda::batch_response r = co_await std::move(processing);
@@ -611,8 +832,11 @@ asio::awaitable<json::value> thumbnail_function::handle(json::value event,
     if (commit_error) summary["commit_error"] = *commit_error;
     if (self->pool) summary["workers_started"] = self->pool->workers_started();
     inv.log().info("batch done " + json::serialize(summary));
+    if (lines) lines->batch_ended(items, commit_error, removed);
 
     co_return commit_error ? all_failed(r) : json::value_from(r);
 }
+
+}  // namespace
 
 }  // namespace thumbnails

@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include <muster/lambda/invocation.hpp>
+#include <muster/lambda/response_stream.hpp>
 
 #include "config.hpp"
 #include "stores.hpp"
@@ -67,6 +68,33 @@ class thumbnail_function {
     /// of `handle`.
     boost::asio::awaitable<boost::json::value> handle(boost::json::value event,
                                                      muster::lambda::invocation& inv);
+
+    /// The streaming handler (`muster::lambda::run`'s streaming form), for both kinds of event:
+    ///
+    /// - An SQS batch (anything but a direct invocation): `handle`, its partial batch response
+    ///   written as the stream's single write (`application/json`). Lambda buffers a streamed
+    ///   response for a plain `Invoke`, which is how an event source mapping calls, so the
+    ///   batch response reaches it as before.
+    /// - A direct invocation, `{"imageUrls": ["https://...", ...]}`: each URL runs as one
+    ///   record of a batch, exactly as an SQS record whose body is that URL (same limit,
+    ///   deadline, commit and clean-up), and one NDJSON line per image is streamed the moment
+    ///   its record ends (`application/x-ndjson`), then a summary line once the batch is
+    ///   committed. Each image's line has its `index` in `imageUrls`, its `url` (redacted,
+    ///   `muster::http::redacted`) and its `status`: `stored` with the `thumbnail` (key,
+    ///   bytes, width, height, format), or `failed`, `timed_out`, `not_started`, `cancelled`
+    ///   with the `error` (`reason`, `message`). The README shows them.
+    ///   `stored` means the thumbnail is written, not yet that it is recorded: the batch's
+    ///   metadata is committed at once after the last image, and the summary says whether it
+    ///   was (`committed` counts the images whose rows are; with `commit_error`, none is and
+    ///   their thumbnails are removed). Images the deadline stopped or kept from starting get
+    ///   their `timed_out` / `not_started` line just before the summary.
+    ///
+    /// Errors: before the first write, as `handle` (an event that is neither, or `imageUrls`
+    /// that is not an array: `muster::lambda::invalid_event_error`); an image's failure is
+    /// never an exception.
+    boost::asio::awaitable<void> handle_stream(boost::json::value event,
+                                               muster::lambda::invocation& inv,
+                                               muster::lambda::response_stream& out);
 
     /// The configuration `init` read.
     const config& configuration() const;

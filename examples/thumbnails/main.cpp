@@ -1,8 +1,12 @@
 // thumbnails: the image pipeline of the seed as a Lambda function. An SQS batch of image
-// locations in; thumbnails, their metadata and the partial batch response out.
+// locations in; thumbnails, their metadata and the partial batch response out. Or, invoked
+// directly with {"imageUrls": [...]}, one streamed NDJSON line per image as it completes.
 #include <cstdlib>
 #include <memory>
+#include <string>
+#include <utility>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
 #include <muster/lambda.hpp>
@@ -25,6 +29,18 @@ boost::asio::awaitable<void> init(std::shared_ptr<thumbnails::thumbnail_function
     co_await std::move(started);
 }
 
+boost::asio::awaitable<void> handle(std::shared_ptr<thumbnails::thumbnail_function> function,
+                                    lambda::invocation& inv, lambda::response_stream& out) {
+    boost::system::error_code ec;
+    boost::json::value event = boost::json::parse(inv.payload(), ec);
+    if (ec) {
+        throw lambda::invalid_event_error("the event is not valid JSON: " + ec.message() + " (" +
+                                          std::to_string(inv.payload().size()) + " bytes)");
+    }
+    auto handling = function->handle_stream(std::move(event), inv, out);
+    co_await std::move(handling);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -34,8 +50,10 @@ int main(int argc, char** argv) {
     auto function = std::make_shared<thumbnails::thumbnail_function>();
     lambda::run_options options;
     options.init = [function] { return init(function); };
-    auto handler = [function](const boost::json::value& event, lambda::invocation& inv) {
-        return function->handle(event, inv);
+    // The streaming form: a direct invocation streams a line per image; an SQS batch's
+    // response is the stream's one write, which Lambda buffers for the event source mapping.
+    auto handler = [function](lambda::invocation& inv, lambda::response_stream& out) {
+        return handle(function, inv, out);
     };
     // From here the runtime's copies own the function: they go before the runtime's
     // io_context does, as the HTTP client and the worker pool on it require.

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <future>
 #include <map>
@@ -15,16 +16,20 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 #include <muster/core/scope.hpp>
 #include <muster/lambda/events/event_error.hpp>
 #include <muster/lambda/invocation.hpp>
+#include <muster/lambda/response_stream.hpp>
 
 #include "directory_store.hpp"
 #include "fixtures.hpp"
@@ -133,6 +138,24 @@ class flaky_metadata_store final : public thumbnails::metadata_store {
     thumbnails::sqlite_store inner_;
 };
 
+/// Keeps what a `response_stream` sends.
+class recording_sink final : public muster::lambda::response_stream::sink {
+  public:
+    struct record {
+        std::string content_type;
+        std::vector<std::string> chunks;
+    };
+    asio::awaitable<void> open(std::string content_type) override {
+        result.content_type = std::move(content_type);
+        co_return;
+    }
+    asio::awaitable<void> write(std::string bytes) override {
+        result.chunks.push_back(std::move(bytes));
+        co_return;
+    }
+    record result;
+};
+
 /// The function with flaky stores, run invocation by invocation on the test's io_context.
 class function_harness {
   public:
@@ -170,6 +193,27 @@ class function_harness {
         io_.restart();
         log = capture.text();
         return done.get();
+    }
+
+    /// One invocation through `handle_stream`, its writes recorded.
+    recording_sink::record invoke_stream(
+        const json::value& event, std::chrono::milliseconds budget = std::chrono::seconds(30)) {
+        muster::lambda::invocation_info info;
+        info.request_id = "request-" + std::to_string(++invocations_);
+        info.deadline = muster::clock::now() + budget;
+        info.payload = json::serialize(event);
+        muster::lambda::invocation inv(info);
+        muster::root_scope scope(info.deadline, "trace-" + info.request_id);
+        recording_sink sink;
+        muster::lambda::response_stream out(sink);
+        captured_stderr capture;
+        auto done = asio::co_spawn(scope.executor(io_.get_executor()),
+                                   function_->handle_stream(event, inv, out), asio::use_future);
+        io_.run();
+        io_.restart();
+        log = capture.text();
+        done.get();
+        return sink.result;
     }
 
     const std::string& output() const { return output_; }
@@ -373,6 +417,89 @@ TEST(FunctionTest, AnEventThatIsNotAnSqsBatchFailsTheInvocation) {
     function_harness f(dir);
     EXPECT_THROW(f.invoke(json::object{{"imageUrls", json::array{"http://a/b.jpg"}}}),
                  muster::lambda::event_error);
+}
+
+/// The lines of a streamed response, in order.
+std::vector<json::object> lines_of(const recording_sink::record& r) {
+    std::string all;
+    for (const auto& c : r.chunks) all += c;
+    std::vector<json::object> out;
+    std::istringstream in(all);
+    for (std::string line; std::getline(in, line);) out.push_back(json::parse(line).as_object());
+    return out;
+}
+
+json::value direct_event(const std::vector<std::string>& urls) {
+    json::array a;
+    for (const auto& u : urls) a.emplace_back(u);
+    return json::object{{"imageUrls", std::move(a)}};
+}
+
+TEST(FunctionTest, StreamedSqsBatchIsTheBatchResponseInOneWrite) {
+    temp_dir dir;
+    three_images images;
+    function_harness f(dir);
+    const std::string bad = images.key(1);
+    f.thumbnails->fail_puts = [bad](const std::string& key) { return key == bad; };
+    const auto r = f.invoke_stream(sqs_event(images.records));
+    EXPECT_EQ(r.content_type, "application/json");
+    ASSERT_EQ(r.chunks.size(), 1u);
+    const json::value response = json::parse(r.chunks[0]);
+    EXPECT_EQ(failed_ids(response), std::vector<std::string>{"m-1"});
+    expect_rows_and_files_match(f.output(), response, images.urls, 256);
+}
+
+TEST(FunctionTest, StreamedDirectInvocationReportsAFailedCommitAndNothingCommitted) {
+    temp_dir dir;
+    three_images images;
+    function_harness f(dir);
+    f.metadata->fail_commits = true;
+    std::vector<std::string> urls;
+    for (const auto& rec : images.records) urls.push_back(rec.second);
+    const auto r = f.invoke_stream(direct_event(urls));
+    EXPECT_EQ(r.content_type, "application/x-ndjson");
+    const auto lines = lines_of(r);
+    ASSERT_EQ(lines.size(), 4u);
+    std::set<std::int64_t> indexes;
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(lines[i].at("status").as_string(), "stored") << lines[i];
+        indexes.insert(lines[i].at("index").as_int64());
+    }
+    EXPECT_EQ(indexes, (std::set<std::int64_t>{0, 1, 2}));
+    // Stored, then not committed: the summary says so, and nothing of them is left.
+    const json::object& summary = lines[3].at("summary").as_object();
+    EXPECT_EQ(summary.at("stored").as_int64(), 3);
+    EXPECT_EQ(summary.at("committed").as_int64(), 0);
+    EXPECT_NE(summary.at("commit_error").as_string().find("database is locked"),
+              json::string::npos);
+    EXPECT_EQ(summary.at("thumbnails_removed").as_int64(), 3);
+    EXPECT_TRUE(files_in(f.output() + "/thumbs").empty());
+    EXPECT_TRUE(read_rows(f.output() + "/thumbnails.db").empty());
+}
+
+TEST(FunctionTest, StreamedDirectInvocationGivesWhatTheDeadlineStoppedItsLine) {
+    temp_dir dir;
+    three_images images;
+    function_harness f(dir, {{"THUMBNAILS_COMMIT_RESERVE_MS", "300"}});
+    const std::vector<std::string> urls{images.records[0].second,
+                                        images.origin.url() + "/img/1.jpg?delay_ms=60000",
+                                        images.origin.url() + "/img/2.jpg?delay_ms=60000"};
+    const auto r = f.invoke_stream(direct_event(urls), std::chrono::milliseconds(1500));
+    const auto lines = lines_of(r);
+    ASSERT_EQ(lines.size(), 4u);
+    std::map<std::int64_t, json::object> by_index;
+    for (std::size_t i = 0; i < 3; ++i) by_index[lines[i].at("index").as_int64()] = lines[i];
+    ASSERT_EQ(by_index.size(), 3u);
+    for (std::int64_t i : {1, 2}) {
+        EXPECT_EQ(by_index[i].at("status").as_string(), "timed_out") << by_index[i];
+        EXPECT_EQ(by_index[i].at("error").at("reason").as_string(), "deadline");
+    }
+    // The fast image is stored unless the machine is too busy to finish it in 1.2 s.
+    const bool fast_stored = by_index[0].at("status").as_string() == "stored";
+    const json::object& summary = lines[3].at("summary").as_object();
+    EXPECT_EQ(summary.at("timed_out").as_int64(), fast_stored ? 2 : 3);
+    EXPECT_EQ(summary.at("committed").as_int64(), fast_stored ? 1 : 0);
+    EXPECT_EQ(read_rows(f.output() + "/thumbnails.db").size(), fast_stored ? 1u : 0u);
 }
 
 }  // namespace

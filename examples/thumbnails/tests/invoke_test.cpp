@@ -1,11 +1,13 @@
 // The function as Lambda runs it: its bootstrap under `muster invoke`, against the test origin
 // on 127.0.0.1, with its SQLite file and thumbnail directory checked after each run.
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -13,6 +15,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <muster/http/redacted.hpp>
 
 #include "fixtures.hpp"
 #include "function.hpp"
@@ -382,6 +386,114 @@ TEST(InvokeTest, BadConfigurationIsAnInitError) {
               std::string::npos)
         << r.out << r.log;
     EXPECT_NE((r.out + r.log).find("Thumbnails.InvalidConfiguration"), std::string::npos);
+}
+
+/// The lines a direct invocation streamed, by `index`, and its summary.
+struct streamed_lines {
+    std::map<std::int64_t, json::object> images;
+    std::vector<json::object> summaries;
+};
+
+streamed_lines split_lines(const std::vector<json::value>& values) {
+    streamed_lines r;
+    for (const auto& v : values) {
+        const json::object& o = v.as_object();
+        if (o.contains("summary")) {
+            r.summaries.push_back(o.at("summary").as_object());
+        } else {
+            EXPECT_TRUE(r.images.emplace(o.at("index").as_int64(), o).second) << v;
+        }
+    }
+    return r;
+}
+
+TEST(InvokeTest, DirectInvocationStreamsALinePerImageAsItCompletesThenTheCommit) {
+    temp_dir dir;
+    test_origin origin;
+    const std::string o = origin.url();
+    origin.add("/img/photo.jpg", jpeg(640, 480, 0));
+    origin.add("/img/alpha.png", png(300, 200, 2, true));
+    origin.add("/img/pic.webp", webp(200, 300, 1));
+    origin.add("/img/late.jpg", jpeg(320, 240, 3));
+    // The last image's origin answers only when the test says so.
+    const std::vector<std::string> urls{o + "/img/photo.jpg", o + "/img/missing.jpg",
+                                        o + "/img/alpha.png", o + "/img/late.jpg?held",
+                                        o + "/img/pic.webp"};
+    json::array image_urls;
+    for (const auto& u : urls) image_urls.emplace_back(u);
+    muster_test::child_process p(
+        invoke_command(dir, json::object{{"imageUrls", std::move(image_urls)}},
+                       // The held fetch must outlast the others, however slow the machine.
+                       {{"THUMBNAILS_SIZE", "128"}, {"THUMBNAILS_FETCH_TIMEOUT_MS", "100000"}}),
+        {});
+
+    // Every other image's line arrives while the held one is still being fetched. (The wait
+    // only guards against a hang; nothing here is timed.)
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+    std::vector<json::value> early;
+    while (std::chrono::steady_clock::now() < give_up && p.running()) {
+        early = json_lines(p.out());
+        if (early.size() >= 4 && origin.held() == 1) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ(early.size(), 4u) << p.out() << p.err();
+    EXPECT_EQ(origin.held(), 1u);
+    const auto first = split_lines(early);
+    EXPECT_TRUE(first.summaries.empty());
+    EXPECT_EQ(first.images.count(3), 0u) << p.out();
+
+    origin.release();
+    const auto exit_code = p.wait(std::chrono::seconds(120));
+    ASSERT_EQ(exit_code, 0) << p.out() << p.err();
+    expect_clean_log(p.err());
+
+    const auto all = split_lines(json_lines(p.out()));
+    ASSERT_EQ(all.images.size(), urls.size()) << p.out();
+    ASSERT_EQ(all.summaries.size(), 1u) << p.out();
+    const auto rows = read_rows(dir.path + "/out/thumbnails.db");
+    EXPECT_EQ(rows.size(), 4u);
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+        const json::object& line = all.images.at(static_cast<std::int64_t>(i));
+        EXPECT_EQ(line.at("url").as_string(), muster::http::redacted(urls[i]));
+        if (i == 1) {
+            EXPECT_EQ(line.at("status").as_string(), "failed");
+            EXPECT_EQ(line.at("error").at("reason").as_string(), "image_missing");
+            EXPECT_FALSE(line.at("error").at("message").as_string().empty());
+            EXPECT_EQ(rows.count(urls[i]), 0u);
+            continue;
+        }
+        EXPECT_EQ(line.at("status").as_string(), "stored") << line;
+        const json::object& thumb = line.at("thumbnail").as_object();
+        // What the line says is what was committed.
+        ASSERT_EQ(rows.count(urls[i]), 1u) << urls[i];
+        const stored_row& row = rows.at(urls[i]);
+        EXPECT_EQ(thumb.at("key").as_string(), row.thumbnail_key);
+        EXPECT_EQ(thumb.at("width").as_int64(), row.thumbnail_width);
+        EXPECT_EQ(thumb.at("height").as_int64(), row.thumbnail_height);
+        EXPECT_EQ(thumb.at("format").as_string(), "jpeg");
+        EXPECT_GT(thumb.at("bytes").as_int64(), 0);
+        EXPECT_TRUE(files_in(dir.path + "/out/thumbs").count(row.thumbnail_key))
+            << row.thumbnail_key;
+    }
+    EXPECT_EQ(rows.at(urls[0]).thumbnail_width, 128);
+    const json::object& summary = all.summaries[0];
+    EXPECT_EQ(summary.at("images").as_int64(), 5);
+    EXPECT_EQ(summary.at("stored").as_int64(), 4);
+    EXPECT_EQ(summary.at("failed").as_int64(), 1);
+    EXPECT_EQ(summary.at("timed_out").as_int64(), 0);
+    EXPECT_EQ(summary.at("not_started").as_int64(), 0);
+    EXPECT_EQ(summary.at("committed").as_int64(), 4);
+    EXPECT_FALSE(summary.contains("commit_error"));
+    // The summary is the last line.
+    EXPECT_TRUE(json_lines(p.out()).back().as_object().contains("summary"));
+}
+
+TEST(InvokeTest, DirectInvocationWithoutAnArrayOfUrlsFailsBeforeAnyLine) {
+    temp_dir dir;
+    const auto r = invoke(dir, json::object{{"imageUrls", "http://127.0.0.1:1/a.jpg"}}, {});
+    EXPECT_NE(r.exit_code, 0) << r.out << r.log;
+    ASSERT_EQ(r.responses.size(), 1u) << r.out;
+    EXPECT_EQ(r.responses[0].at("errorType").as_string(), "Runtime.UnmarshalError") << r.out;
 }
 
 }  // namespace

@@ -10,11 +10,14 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -38,6 +41,11 @@ std::optional<unsigned> delay_of(std::string_view target) {
     return n;
 }
 
+bool is_held(std::string_view target) {
+    const auto query = target.find('?');
+    return query != std::string_view::npos && target.find("held", query) != std::string_view::npos;
+}
+
 }  // namespace
 
 struct test_origin::impl {
@@ -49,6 +57,10 @@ struct test_origin::impl {
     std::map<std::string, std::string, std::less<>> bodies;
     std::vector<request> served;
     std::size_t accepted = 0;
+    std::size_t holding = 0;
+    // On the io_context's thread only.
+    bool released = false;
+    std::vector<asio::steady_timer*> held;
 
     asio::awaitable<void> accept() {
         for (;;) {
@@ -72,6 +84,19 @@ struct test_origin::impl {
                 bhttp::request<bhttp::string_body> req;
                 co_await bhttp::async_read(s, buffer, req, asio::use_awaitable);
                 const std::string target(req.target());
+                if (is_held(target) && !released) {
+                    asio::steady_timer gate(io, asio::steady_timer::time_point::max());
+                    held.push_back(&gate);
+                    {
+                        const std::lock_guard lock(mutex);
+                        ++holding;
+                    }
+                    boost::system::error_code ec;
+                    co_await gate.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                    std::erase(held, &gate);
+                    const std::lock_guard lock(mutex);
+                    --holding;
+                }
                 if (const auto delay = delay_of(target)) {
                     asio::steady_timer timer(io, std::chrono::milliseconds(*delay));
                     co_await timer.async_wait(asio::use_awaitable);
@@ -116,6 +141,18 @@ test_origin::~test_origin() {
 void test_origin::add(const std::string& path, std::string body) {
     const std::lock_guard lock(impl_->mutex);
     impl_->bodies[path] = std::move(body);
+}
+
+void test_origin::release() {
+    asio::post(impl_->io, [self = impl_.get()] {
+        self->released = true;
+        for (auto* gate : self->held) gate->cancel();
+    });
+}
+
+std::size_t test_origin::held() const {
+    const std::lock_guard lock(impl_->mutex);
+    return impl_->holding;
 }
 
 std::string test_origin::url() const {

@@ -1,7 +1,8 @@
 /// @file
 /// A small image origin for the tests: an HTTP/1.1 server on 127.0.0.1 on a
 /// thread of its own, serving registered bodies by path, 404 for anything
-/// else, `?delay_ms=N` to answer late, and a log of which connection served
+/// else, `?delay_ms=N` to answer late, `?held` to answer only once the test
+/// calls `release()`, and a log of which connection served
 /// which request (to see connections reused across warm invocations).
 #pragma once
 
@@ -24,6 +25,12 @@ class test_origin {
     /// Serves `body` at `path` (as it appears in the request target, percent-encoding
     /// included, without the query). Thread-safe.
     void add(const std::string& path, std::string body);
+
+    /// Answers the requests whose target has `held` in its query, those waiting and those to
+    /// come. Thread-safe.
+    void release();
+    /// Requests waiting for `release()`. Thread-safe.
+    std::size_t held() const;
 
     /// `http://127.0.0.1:<port>`.
     std::string url() const;
