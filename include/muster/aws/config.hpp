@@ -74,7 +74,8 @@ struct config {
     /// name that cannot be a host name.
     bool s3_force_path_style = false;
     /// How throttled and failed calls are retried (see above).
-    muster::retry_policy retry{3, std::chrono::milliseconds(50), std::chrono::seconds(20), 2.0, {}};
+    muster::retry_policy retry{
+        3, std::chrono::milliseconds(50), std::chrono::seconds(20), 2.0, {}, true};
 
     /// A configuration from the environment, as Lambda sets it:
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`;

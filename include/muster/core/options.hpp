@@ -58,9 +58,10 @@ inline constexpr policy policy::fail_fast{policy::kind::fail_fast, 0};
 ///
 /// The delay before attempt `n + 1` is drawn uniformly from
 /// `[0, min(max_backoff, initial_backoff * multiplier^(n-1))]` ("full
-/// jitter"), or is that bound itself when `jitter` is false. A retry whose delay would end past the
-/// task's timeout or the scope's deadline is not made: the task keeps its last error. Only `failed`
-/// attempts are retried, and only when `retry_if` (if set) returns true for
+/// jitter"), or is that bound itself when `jitter` is false. A retry whose
+/// delay would end past the task's timeout or the scope's deadline is not
+/// made: the task keeps its last error. Only `failed` attempts are retried,
+/// and only when `retry_if` (if set) returns true for
 /// the exception; timeouts and cancellations are never retried.
 ///
 /// Retrying needs a fresh awaitable per attempt, so it works when the input
@@ -74,12 +75,13 @@ struct retry_policy {
     std::chrono::milliseconds initial_backoff{100};
     std::chrono::milliseconds max_backoff{10'000};
     double multiplier = 2.0;
-    /// Full jitter (the default). False: every delay is its upper bound, an
-    /// exact schedule (for tests on a `muster::testing::manual_clock`, or a
-    /// service that wants retries evenly spaced).
-    bool jitter = true;
     /// Which failures to retry; all of them when empty.
     std::function<bool(std::exception_ptr)> retry_if;
+    /// Full jitter (the default). False: every delay is its upper bound, an
+    /// exact schedule (for tests on a `muster::testing::manual_clock`, or a
+    /// service that wants retries evenly spaced). Last, so that a policy
+    /// written positionally before it existed keeps its meaning.
+    bool jitter = true;
 };
 
 /// A collection's name (`options::name`): a short label, kept inline.
