@@ -78,6 +78,7 @@ struct invocation {
     std::string client_context;
     std::string trace_id;
     std::function<void(std::string_view)> on_chunk;
+    std::function<void(std::string_view)> on_stream_start;
     phase state = phase::queued;
     steady::time_point delivered_at{};
     std::uint64_t generation = 0;
@@ -381,7 +382,9 @@ class emulator_state : public std::enable_shared_from_this<emulator_state> {
             auto collected = std::make_shared<std::string>();
             auto total = std::make_shared<std::size_t>(0);
             bool forward = streaming && static_cast<bool>(inv->on_chunk);
+            std::string content_type(req[http::field::content_type]);
             std::function<void(std::string_view)> sink = [inv, collected, total, limit, forward,
+                                                          content_type = std::move(content_type),
                                                           &too_big](std::string_view piece) {
                 *total += piece.size();
                 if (too_big || *total > limit) {
@@ -389,6 +392,7 @@ class emulator_state : public std::enable_shared_from_this<emulator_state> {
                     return;
                 }
                 if (forward && inv->state == invocation::phase::receiving) {
+                    if (inv->on_stream_start) std::exchange(inv->on_stream_start, {})(content_type);
                     inv->on_chunk(piece);
                 } else {
                     collected->append(piece);
@@ -1044,6 +1048,7 @@ net::awaitable<invoke_result> emulator_state::invoke(std::shared_ptr<emulator_st
     inv->payload = std::move(request.payload);
     inv->client_context = std::move(request.client_context);
     inv->on_chunk = std::move(request.on_stream_chunk);
+    inv->on_stream_start = std::move(request.on_stream_start);
     self->active_[inv->id] = inv;
     self->queue_.push_back(inv);
     self->ensure_runtime();

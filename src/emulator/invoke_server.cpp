@@ -67,6 +67,7 @@ struct stream_pipe {
     explicit stream_pipe(net::any_io_executor ex) : signal(ex) {}
     net::steady_timer signal;
     std::deque<std::string> chunks;
+    std::string content_type = "application/octet-stream";  ///< The function's, once it streams.
     bool finished = false;
     bool client_gone = false;
     invoke_result result;
@@ -476,6 +477,9 @@ class invoke_server_state : public std::enable_shared_from_this<invoke_server_st
         }
 
         auto pipe = std::make_shared<stream_pipe>(self->executor_);
+        request.on_stream_start = [pipe](std::string_view content_type) {
+            pipe->content_type = content_type.empty() ? "application/octet-stream" : content_type;
+        };
         request.on_stream_chunk = [pipe](std::string_view chunk) {
             pipe->chunks.emplace_back(chunk);
             pipe->wake();
@@ -512,7 +516,7 @@ class invoke_server_state : public std::enable_shared_from_this<invoke_server_st
                 if (!streaming) {
                     streaming = true;
                     http::response<http::empty_body> head{http::status::ok, 11};
-                    head.set(http::field::content_type, "application/octet-stream");
+                    head.set(http::field::content_type, pipe->content_type);
                     head.set(http::field::trailer,
                              "X-Amz-Function-Error, Lambda-Runtime-Function-Error-Type");
                     head.set("X-Amz-Executed-Version", "$LATEST");

@@ -241,6 +241,7 @@ TEST_F(StreamingTest, ServeRoutePassesChunksOnAsWritten) {
     EXPECT_EQ(answer.status, 200u);
     EXPECT_TRUE(opened_gate);
     EXPECT_EQ(answer.body, "first\nsecond\n");
+    EXPECT_EQ(answer.fields["Content-Type"], "text/plain") << "the function's content type";
     EXPECT_EQ(answer.fields["Transfer-Encoding"], "chunked");
     EXPECT_EQ(answer.fields.count("X-Amz-Function-Error"), 0u);
 }
@@ -256,6 +257,7 @@ TEST_F(StreamingTest, ServeRouteSendsTheErrorAsTrailers) {
     });
     EXPECT_EQ(answer.status, 200u);
     EXPECT_EQ(answer.body, "partial\n");
+    EXPECT_EQ(answer.fields["Content-Type"], "application/octet-stream") << "the default";
     EXPECT_EQ(answer.fields["X-Amz-Function-Error"], "Unhandled");
     EXPECT_EQ(answer.fields["Lambda-Runtime-Function-Error-Type"], "StreamBroke");
 }

@@ -22,6 +22,12 @@ struct invoke_request {
     /// the body is passed here as it arrives instead of being collected in
     /// `invoke_result::payload`. Called on the emulator's executor.
     std::function<void(std::string_view chunk)> on_stream_chunk;
+
+    /// With `on_stream_chunk`: called once, before the first piece, with the
+    /// `Content-Type` the function posted its streamed response with (empty
+    /// when it sent none), e.g. `application/x-ndjson`. Called on the
+    /// emulator's executor.
+    std::function<void(std::string_view content_type)> on_stream_start;
 };
 
 /// How an invocation ended.

@@ -48,7 +48,8 @@ struct invoke_server_options {
 ///
 /// Answers: 200 with the function's response; on a function error 200 with
 /// the error document and `X-Amz-Function-Error: Unhandled`; a streamed
-/// response is passed on as it arrives, chunked, with the error (if any) in
+/// response is passed on as it arrives, chunked, with the function's
+/// `Content-Type`, with the error (if any) in
 /// the trailers `X-Amz-Function-Error` and `Lambda-Runtime-Function-Error-Type`;
 /// 413 for a request over 6 MiB (6,291,456 bytes; with `Expect: 100-continue`
 /// at once, from the declared `Content-Length`, without `100 Continue`), 400
