@@ -5,7 +5,6 @@
 #include <exception>
 #include <memory>
 #include <optional>
-#include <random>
 #include <stdexcept>
 #include <utility>
 
@@ -14,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <muster/core/retry.hpp>
 #include <muster/core/scope.hpp>
 #include <muster/http/error.hpp>
 #include <muster/http/url.hpp>
@@ -36,18 +36,6 @@ struct stream_state {
 };
 
 }  // namespace
-
-clock::duration backoff(const muster::retry_policy& p, unsigned attempt) {
-    double cap = static_cast<double>(p.initial_backoff.count());
-    for (unsigned i = 1; i < attempt && cap < static_cast<double>(p.max_backoff.count()); ++i)
-        cap *= p.multiplier;
-    cap = std::min(cap, static_cast<double>(p.max_backoff.count()));
-    thread_local std::minstd_rand rng{
-        static_cast<std::minstd_rand::result_type>(clock::now().time_since_epoch().count())};
-    std::uniform_real_distribution<double> jitter(0.0, cap);
-    return std::chrono::duration_cast<clock::duration>(
-        std::chrono::duration<double, std::milli>(jitter(rng)));
-}
 
 namespace {
 
@@ -119,15 +107,12 @@ asio::awaitable<http::response> send(http::client client, muster::retry_policy r
         }
         if (stream && stream->forwarded) transient = false;
 
-        if (transient && attempt < retry.attempts && retry.retry_if) {
-            try {
-                transient = retry.retry_if(failure);
-            } catch (...) {
-                transient = false;
-            }
+        if (transient && attempt < retry.attempts) {
+            // A predicate that throws makes `failure` a retry_if_error.
+            transient = muster::retry_if_allows(retry, failure);
         }
         if (transient && attempt < retry.attempts) {
-            const auto delay = backoff(retry, attempt);
+            const auto delay = muster::retry_delay(retry, attempt);
             // A retry that could not start before the deadline is not made.
             if (clock::now() + delay < deadline) {
                 asio::steady_timer pause(ex, delay);

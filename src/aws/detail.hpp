@@ -45,11 +45,3 @@ std::string xml_text(std::string_view xml, std::string_view tag);
 std::string base_url(std::string_view text, std::string_view variable);
 
 }  // namespace muster::aws::detail
-
-namespace muster::aws::detail {
-
-/// The full-jitter delay before attempt `attempt + 1`, as the core's
-/// collections compute it.
-clock::duration backoff(const muster::retry_policy& p, unsigned attempt);
-
-}  // namespace muster::aws::detail

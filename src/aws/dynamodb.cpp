@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <muster/core/retry.hpp>
 #include <muster/core/scope.hpp>
 #include <muster/http/error.hpp>
 
@@ -142,7 +143,7 @@ asio::awaitable<void> batch_write(state_ptr st, json::object request_items) {
             auto* left = answer.if_contains("UnprocessedItems");
             if (!left || !left->is_object() || count_items(left->as_object()) == 0) break;
             pending = std::move(left->as_object());
-            const auto delay = detail::backoff(st->cfg.retry, round);
+            const auto delay = muster::retry_delay(st->cfg.retry, round);
             if (round >= rounds || clock::now() + delay >= deadline) {
                 throw aws::error("dynamodb", 200, "UnprocessedItems",
                                  std::to_string(count_items(pending)) +

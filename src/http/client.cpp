@@ -12,7 +12,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -38,6 +37,7 @@
 #include <boost/system/system_error.hpp>
 
 #include <muster/core/detail/collector.hpp>
+#include <muster/core/retry.hpp>
 #include <muster/core/scope.hpp>
 #include <muster/http/redacted.hpp>
 #include <muster/http/url.hpp>
@@ -765,15 +765,7 @@ asio::awaitable<response> send(state_ptr st, const url* up, const std::optional<
 /// The delay before retry `attempt + 1` (full jitter, as the core's
 /// collections do it), or the server's `Retry-After` when that is longer.
 clock::duration retry_delay(const retry_policy& p, unsigned attempt, const response* r) {
-    double cap = static_cast<double>(p.initial_backoff.count());
-    for (unsigned i = 1; i < attempt && cap < static_cast<double>(p.max_backoff.count()); ++i)
-        cap *= p.multiplier;
-    cap = std::min(cap, static_cast<double>(p.max_backoff.count()));
-    thread_local std::minstd_rand rng{
-        static_cast<std::minstd_rand::result_type>(clock::now().time_since_epoch().count())};
-    std::uniform_real_distribution<double> jitter(0.0, cap);
-    clock::duration d = std::chrono::duration_cast<clock::duration>(
-        std::chrono::duration<double, std::milli>(jitter(rng)));
+    clock::duration d = muster::retry_delay(p, attempt);
     if (r) {
         if (auto after = r->headers.get("Retry-After")) {
             if (auto wait = detail::retry_after(*after, std::chrono::system_clock::now()))
@@ -899,13 +891,8 @@ asio::awaitable<response> run(state_ptr st, http::request r, body_sink sink) {
         // never past the deadline.
         const bool again = attempt < o.retry.attempts && is_idempotent(r.method) &&
                            (failure ? retryable_error(kind) : retryable_status(out->status));
-        if (again && failure && o.retry.retry_if) {
-            bool yes = false;
-            try {
-                yes = o.retry.retry_if(failure);
-            } catch (...) {
-            }
-            if (!yes) std::rethrow_exception(failure);
+        if (again && failure && !retry_if_allows(o.retry, failure)) {
+            std::rethrow_exception(failure);  // a retry_if_error when the predicate threw
         }
         if (again) {
             const auto delay = retry_delay(o.retry, attempt, out ? &*out : nullptr);

@@ -2,8 +2,10 @@
 /// The exceptions muster itself reports in outcomes.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <muster/core/status.hpp>
 
@@ -43,6 +45,34 @@ class cancelled_error : public task_error {
 class not_started_error : public task_error {
   public:
     explicit not_started_error(const std::string& what) : task_error(status::not_started, what) {}
+};
+
+/// A `retry_policy::retry_if` threw while deciding whether to retry a
+/// failure: nothing is retried, and the failure is reported as this error,
+/// with the task's (or request's) own exception nested in it
+/// (`rethrow_nested()`, `nested_ptr()`) and the predicate's exception in
+/// `predicate_exception()`. The outcome is `failed`. Neither exception is
+/// swallowed: a predicate that throws is a bug to see, not a "no".
+///
+/// @code
+/// try {
+///     std::rethrow_exception(r[i].error());
+/// } catch (const muster::retry_if_error& e) {
+///     log(e.what());  // "retry_if threw (...) deciding on: <the task's error>"
+/// }
+/// @endcode
+class retry_if_error : public std::runtime_error, public std::nested_exception {
+  public:
+    /// Made while the failure being decided on is the exception in flight
+    /// (inside its `catch`), which `std::nested_exception` captures.
+    retry_if_error(const std::string& what, std::exception_ptr predicate_exception)
+        : std::runtime_error(what), predicate_(std::move(predicate_exception)) {}
+
+    /// What `retry_if` threw.
+    std::exception_ptr predicate_exception() const noexcept { return predicate_; }
+
+  private:
+    std::exception_ptr predicate_;
 };
 
 }  // namespace muster

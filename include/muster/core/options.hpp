@@ -75,7 +75,10 @@ struct retry_policy {
     std::chrono::milliseconds initial_backoff{100};
     std::chrono::milliseconds max_backoff{10'000};
     double multiplier = 2.0;
-    /// Which failures to retry; all of them when empty.
+    /// Which failures to retry; all of them when empty. One that throws
+    /// retries nothing: the task fails with a `retry_if_error` holding both
+    /// exceptions (errors.hpp), as do the HTTP client's and `muster::aws`'s
+    /// requests.
     std::function<bool(std::exception_ptr)> retry_if;
     /// Full jitter (the default). False: every delay is its upper bound, an
     /// exact schedule (for tests on a `muster::testing::manual_clock`, or a

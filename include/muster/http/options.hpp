@@ -93,10 +93,11 @@ struct options {
 
     /// Retries of idempotent requests (see `is_idempotent`) on connection
     /// errors (`connect`, `resolve`, `closed`) and on 429 and 5xx responses,
-    /// with the core's backoff and full jitter; a `Retry-After` (seconds or an
+    /// with the core's backoff (`muster::retry_delay`); a `Retry-After` (seconds or an
     /// HTTP date) lengthens the delay. A retry whose delay would end past the
     /// request's deadline is not made: the last response is returned, or the
-    /// last error thrown. `retry_if` (when set) is asked about errors only. The
+    /// last error thrown. `retry_if` (when set) is asked about errors only; one that
+    /// throws makes the request fail with a `muster::retry_if_error`. The
     /// default, one attempt, never retries. Independent of (and multiplied
     /// with) the retries of an enclosing collection.
     muster::retry_policy retry;

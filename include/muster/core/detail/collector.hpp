@@ -34,6 +34,7 @@
 #include <muster/core/ledger.hpp>
 #include <muster/core/options.hpp>
 #include <muster/core/outcome.hpp>
+#include <muster/core/retry.hpp>
 #include <muster/core/scope.hpp>
 #include <muster/core/trace.hpp>
 
@@ -469,26 +470,14 @@ class collector {
         finish(l, s, std::move(e), nullptr);
     }
 
-    bool should_retry(lane& l, const std::exception_ptr& e) {
+    /// Whether `l`'s failure `e` is tried again, with `l.backoff` set. A
+    /// `retry_if` that throws turns `e` into a `retry_if_error` (see
+    /// `retry_if_allows`), which the task then fails with.
+    bool should_retry(lane& l, std::exception_ptr& e) {
         const retry_policy& r = opts_.retry;
         if (l.attempts >= r.attempts || !l.factory || stop_ != stop_reason::none) return false;
-        if (r.retry_if) {
-            try {
-                if (!r.retry_if(e)) return false;
-            } catch (...) {
-                return false;
-            }
-        }
-        // Full jitter: uniform in [0, min(max, initial * multiplier^(n-1))].
-        double cap = static_cast<double>(r.initial_backoff.count());
-        for (unsigned i = 1; i < l.attempts && cap < static_cast<double>(r.max_backoff.count());
-             ++i)
-            cap *= r.multiplier;
-        cap = std::min(cap, static_cast<double>(r.max_backoff.count()));
-        double delay = cap;
-        if (r.jitter) delay = std::uniform_real_distribution<double>(0.0, cap)(rng_);
-        l.backoff = std::chrono::duration_cast<clock::duration>(
-            std::chrono::duration<double, std::milli>(delay));
+        if (!retry_if_allows(r, e)) return false;
+        l.backoff = retry_delay(r, l.attempts, rng_);
         return now() + l.backoff < std::min(l.expiry, deadline_);
     }
 
