@@ -29,7 +29,8 @@ const muster::work_registrar registrations[] = {{"echo", echo}, {"throws", throw
 void read_answers(int fd, std::size_t max_frame) {
     std::string all;
     char buf[65536];
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) all.append(buf, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+        all.append(buf, static_cast<std::size_t>(n));
     std::size_t at = 0;
     while (at < all.size()) {
         check(all.size() - at >= sizeof(proto::frame_header), "a worker answer cut short");

@@ -37,8 +37,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     r.url = std::string(muster_fuzz::next_line(in));
     for (auto line = muster_fuzz::next_line(in); !line.empty(); line = muster_fuzz::next_line(in)) {
         const auto colon = line.find(':');
-        r.headers.add(line.substr(0, colon),
-                      colon == std::string_view::npos ? std::string_view() : line.substr(colon + 1));
+        r.headers.add(line.substr(0, colon), colon == std::string_view::npos
+                                                 ? std::string_view()
+                                                 : line.substr(colon + 1));
     }
     r.body = std::string(in);
 
