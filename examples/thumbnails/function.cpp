@@ -2,9 +2,9 @@
 
 #include <openssl/evp.h>
 
-#include <chrono>
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -444,11 +444,19 @@ std::string source_name(std::string_view url) {
     };
     static const std::set<std::string, std::less<>> signatures = {"x-amz-signature", "signature",
                                                                   "x-goog-signature"};
-    static const std::set<std::string, std::less<>> presigning = {
-        "x-amz-algorithm",  "x-amz-credential", "x-amz-date",          "x-amz-expires",
-        "x-amz-signedheaders", "x-amz-signature", "x-amz-security-token", "awsaccesskeyid",
-        "signature",        "expires",          "policy",              "key-pair-id",
-        "googleaccessid"};
+    static const std::set<std::string, std::less<>> presigning = {"x-amz-algorithm",
+                                                                  "x-amz-credential",
+                                                                  "x-amz-date",
+                                                                  "x-amz-expires",
+                                                                  "x-amz-signedheaders",
+                                                                  "x-amz-signature",
+                                                                  "x-amz-security-token",
+                                                                  "awsaccesskeyid",
+                                                                  "signature",
+                                                                  "expires",
+                                                                  "policy",
+                                                                  "key-pair-id",
+                                                                  "googleaccessid"};
     const bool presigned = std::ranges::any_of(
         pairs, [&](std::string_view p) { return signatures.contains(name_of(p)); });
     if (!presigned) return muster::http::redacted(url);
