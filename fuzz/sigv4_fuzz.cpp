@@ -69,10 +69,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(u.target.find("X-Amz-Signature=") != std::string::npos, "no signature in the URL");
         const auto signature = url.substr(url.rfind('=') + 1);
         check(lower_hex(signature), "a presigned signature that is not 64 hex digits");
+        // Unless the input URL already held them (the fuzzer copies strings it sees).
         const auto shown = http::redacted(url);
-        check(shown.find(signature) == std::string::npos, "redacted() shows the signature");
-        check(shown.find("EXAMPLESESSIONTOKEN") == std::string::npos,
-              "redacted() shows the session token");
+        if (r.url.find(signature) == std::string::npos) {
+            check(shown.find(signature) == std::string::npos, "redacted() shows the signature");
+        }
+        if (r.url.find("EXAMPLESESSIONTOKEN") == std::string::npos) {
+            check(shown.find("EXAMPLESESSIONTOKEN") == std::string::npos,
+                  "redacted() shows the session token");
+        }
     } catch (const http::error&) {
     }
     return 0;
