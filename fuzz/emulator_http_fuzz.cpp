@@ -4,9 +4,9 @@
 // buffer piece by piece), over pipelined requests as a keep-alive session
 // reads them, and what the invoke route reads from a request (its declared
 // size, Expect: 100-continue, the base64 X-Amz-Client-Context, decoded by
-// src/emulator/client_context.hpp).
+// src/emulator/base64.hpp).
 // Input: the bytes a client sends.
-#include "client_context.hpp"
+#include "base64.hpp"
 #include "http_io.hpp"
 
 #include <string>
@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto declared = req.payload_size();
         if (auto context = req.find("X-Amz-Client-Context"); context != req.end()) {
             const std::string_view encoded = context->value();
-            const auto decoded = detail::decode_client_context(encoded);
+            const auto decoded = detail::decode_base64(encoded);
             check(decoded.size() <= encoded.size() * 3 / 4, "more bytes than base64 can hold");
         }
         // The body, as read_body reads it.

@@ -1,6 +1,6 @@
 #include <muster/emulator/invoke_server.hpp>
 
-#include "client_context.hpp"
+#include "base64.hpp"
 #include "http_io.hpp"
 #include "lambda_text.hpp"
 
@@ -241,7 +241,7 @@ class invoke_server_state : public std::enable_shared_from_this<invoke_server_st
         invoke_request request;
         request.payload = std::move(body);
         if (auto context = req.find("X-Amz-Client-Context"); context != req.end()) {
-            request.client_context = decode_client_context(context->value());
+            request.client_context = decode_base64(context->value());
         }
 
         if (beast::iequals(invocation_type, "DryRun")) {

@@ -1,7 +1,8 @@
 #pragma once
 
-// The invoke route's `X-Amz-Client-Context` header: base64 of the client
-// context JSON, handed to the function as `Lambda-Runtime-Client-Context`.
+// Base64 as the emulator reads it from clients and functions: the invoke
+// route's `X-Amz-Client-Context`, a streamed response's
+// `Lambda-Runtime-Function-Error-Body` trailer.
 
 #include <boost/beast/core/detail/base64.hpp>
 
@@ -10,9 +11,9 @@
 
 namespace muster::emulator::detail {
 
-/// `encoded` decoded as base64, up to its first character that is not
-/// base64 (padding included). Unpadded text decodes whole.
-inline std::string decode_client_context(std::string_view encoded) {
+/// `encoded` decoded, up to its first character that is not base64
+/// (padding included). Unpadded text decodes whole.
+inline std::string decode_base64(std::string_view encoded) {
     // Beast's decoded_size(n) is n / 4 * 3, too small for text whose length
     // is no multiple of 4 (decode writes up to 2 more bytes): round up.
     std::string decoded((encoded.size() + 3) / 4 * 3, '\0');
