@@ -464,11 +464,14 @@ std::string source_name(std::string_view url) {
     for (const auto pair : pairs) {
         const std::string name = name_of(pair);
         if (presigning.contains(name) || name.starts_with("x-goog-")) continue;
-        kept += kept.empty() ? "" : "&";
+        if (!kept.empty()) kept += '&';
         kept += pair;
     }
     std::string name(url.substr(0, question));
-    if (!kept.empty()) name += "?" + kept;
+    if (!kept.empty()) {
+        name += '?';
+        name += kept;
+    }
     name += url.substr(hash);
     return muster::http::redacted(name);
 }

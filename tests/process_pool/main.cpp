@@ -129,7 +129,9 @@ std::string write_to_three(std::string_view) {
 std::string open_descriptors(std::string_view) {
     std::string open;
     for (int fd = 0; fd <= 3; ++fd) {
-        if (::fcntl(fd, F_GETFD) >= 0) open += (open.empty() ? "" : " ") + std::to_string(fd);
+        if (::fcntl(fd, F_GETFD) < 0) continue;
+        if (!open.empty()) open += ' ';
+        open += std::to_string(fd);
     }
     return open;
 }
