@@ -23,13 +23,17 @@
 #                   examples/thumbnails/demo/demo.py: sample images served on 127.0.0.1,
 #                   a cold and a warm SQS invocation under `muster invoke`, the results
 #                   checked against the samples' manifest; outputs in build/release/demo
+#   make fuzz       dev build (Clang, ASan+UBSan) of the libFuzzer harnesses in fuzz/, then
+#                   each runs FUZZ_SECONDS (default 60) over its corpus (scripts/fuzz.sh);
+#                   crashes are kept in build/dev/fuzz/crashes/<name>/. `make test` runs
+#                   each for a few seconds (the ctest label `fuzz`)
 #   make bench      release build, then bench/run.sh
 #   make clean      remove build/
 
 SANITIZER_PRESETS := dev tsan
 TEST_TARGETS := $(addprefix test-,dev tsan release)
 
-.PHONY: all deps peers-background check-format test test-quick test-deploy demo bench clean \
+.PHONY: all deps peers-background check-format test test-quick test-deploy demo bench fuzz clean \
 	$(TEST_TARGETS)
 
 all: test
@@ -79,6 +83,13 @@ demo: deps
 	cmake --preset release
 	cmake --build --preset release --target $(DEMO_TARGETS)
 	python3 examples/thumbnails/demo/demo.py --build build/release --out build/release/demo
+
+FUZZ_SECONDS ?= 60
+
+fuzz: deps
+	cmake --preset dev
+	cmake --build --preset dev --target muster_fuzzers
+	scripts/fuzz.sh build/dev $(FUZZ_SECONDS)
 
 bench: deps
 	cmake --preset release

@@ -2,7 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -267,7 +269,7 @@ asio::awaitable<void> process_image(std::shared_ptr<thumbnail_function::state> s
     }
 
     metadata_record row;
-    row.source_url = url;
+    row.source_url = source_name(url);
     row.message_id = std::move(message_id);
     row.request_id = std::move(request_id);
     row.source_bytes = source_bytes;
@@ -565,10 +567,75 @@ asio::awaitable<std::size_t> remove_unneeded(std::shared_ptr<thumbnail_function:
 
 }  // namespace
 
+std::string source_name(std::string_view url) {
+    const std::size_t hash = std::min(url.find('#'), url.size());
+    const std::size_t question = url.substr(0, hash).find('?');
+    if (question == std::string_view::npos) return muster::http::redacted(url);
+    const std::string_view query = url.substr(question + 1, hash - question - 1);
+    std::vector<std::string_view> pairs;
+    for (std::size_t begin = 0;;) {
+        const std::size_t end = std::min(query.find('&', begin), query.size());
+        pairs.push_back(query.substr(begin, end - begin));
+        if (end == query.size()) break;
+        begin = end + 1;
+    }
+    // Names compared as redacted() compares them: case-insensitive, percent-decoded.
+    auto name_of = [](std::string_view pair) {
+        const std::string_view raw = pair.substr(0, pair.find('='));
+        auto hex = [](char c) {
+            const auto u = static_cast<unsigned char>(c);
+            return std::isdigit(u) ? u - '0' : std::isxdigit(u) ? (std::tolower(u) - 'a' + 10) : -1;
+        };
+        std::string name;
+        for (std::size_t i = 0; i < raw.size(); ++i) {
+            char c = raw[i];
+            if (c == '%' && i + 2 < raw.size() && hex(raw[i + 1]) >= 0 && hex(raw[i + 2]) >= 0) {
+                c = static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
+                i += 2;
+            }
+            name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        return name;
+    };
+    static const std::set<std::string, std::less<>> signatures = {"x-amz-signature", "signature",
+                                                                  "x-goog-signature"};
+    static const std::set<std::string, std::less<>> presigning = {"x-amz-algorithm",
+                                                                  "x-amz-credential",
+                                                                  "x-amz-date",
+                                                                  "x-amz-expires",
+                                                                  "x-amz-signedheaders",
+                                                                  "x-amz-signature",
+                                                                  "x-amz-security-token",
+                                                                  "awsaccesskeyid",
+                                                                  "signature",
+                                                                  "expires",
+                                                                  "policy",
+                                                                  "key-pair-id",
+                                                                  "googleaccessid"};
+    const bool presigned = std::ranges::any_of(
+        pairs, [&](std::string_view p) { return signatures.contains(name_of(p)); });
+    if (!presigned) return muster::http::redacted(url);
+    std::string kept;
+    for (const auto pair : pairs) {
+        const std::string name = name_of(pair);
+        if (presigning.contains(name) || name.starts_with("x-goog-")) continue;
+        if (!kept.empty()) kept += '&';
+        kept += pair;
+    }
+    std::string name(url.substr(0, question));
+    if (!kept.empty()) {
+        name += '?';
+        name += kept;
+    }
+    name += url.substr(hash);
+    return muster::http::redacted(name);
+}
+
 std::string thumbnail_key(std::string_view url, output_format format) {
+    const std::string name = source_name(url);
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
-    if (EVP_Digest(url.data(), url.size(), digest, &length, EVP_sha256(), nullptr) != 1 ||
+    if (EVP_Digest(name.data(), name.size(), digest, &length, EVP_sha256(), nullptr) != 1 ||
         length < 16) {
         throw std::runtime_error("SHA-256 is not available");
     }

@@ -105,9 +105,19 @@ class thumbnail_function {
     std::shared_ptr<state> state_;
 };
 
-/// The thumbnail key of a source: 32 hex digits of the SHA-256 of the URL, then the format's
-/// extension (`3f1c...e9.jpg`). The same source always has the same key; different sources
-/// never share one.
+/// The name a source is recorded under (`source_url` of its metadata row, and what its key is
+/// derived from): `url` without the query parameters that presign it, when it is presigned (it
+/// carries `X-Amz-Signature`, `Signature` or `X-Goog-Signature`: those, `X-Amz-Algorithm`,
+/// `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires`, `X-Amz-SignedHeaders`,
+/// `X-Amz-Security-Token`, `AWSAccessKeyId`, `Expires`, `Policy`, `Key-Pair-Id`,
+/// `GoogleAccessId` and the `X-Goog-` ones), then with any other credential
+/// `muster::http::redacted` knows replaced by `REDACTED`. A URL presigned again for the same
+/// object has the same name; a URL that is not presigned keeps its query as it is.
+std::string source_name(std::string_view url);
+
+/// The thumbnail key of a source: 32 hex digits of the SHA-256 of its `source_name`, then the
+/// format's extension (`3f1c...e9.jpg`). The same source always has the same key, however
+/// often its URL is presigned again; different sources never share one.
 std::string thumbnail_key(std::string_view url, output_format format);
 
 }  // namespace thumbnails

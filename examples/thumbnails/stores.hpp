@@ -59,7 +59,7 @@ class thumbnail_store {
 /// One processed image, as the metadata store records it. Keyed by `source_url`: the newest
 /// record of a source replaces the older one.
 struct metadata_record {
-    std::string source_url;
+    std::string source_url;  ///< `source_name` of the image's URL: no credentials.
     std::string message_id;  ///< The SQS message that asked for it.
     std::string request_id;  ///< The Lambda invocation that made it.
     std::uint64_t source_bytes = 0;

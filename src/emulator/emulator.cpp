@@ -1,5 +1,6 @@
 #include <muster/emulator/emulator.hpp>
 
+#include "base64.hpp"
 #include "http_io.hpp"
 #include "lambda_text.hpp"
 #include "process.hpp"
@@ -39,12 +40,7 @@ std::string seconds_text(milliseconds d) {
     return buf;
 }
 
-std::string base64_decode(std::string_view in) {
-    std::string out(beast::detail::base64::decoded_size(in.size()), '\0');
-    auto [written, read] = beast::detail::base64::decode(out.data(), in.data(), in.size());
-    out.resize(written);
-    return out;
-}
+std::string base64_decode(std::string_view in) { return detail::decode_base64(in); }
 
 // Runs a detached coroutine; an escaped exception is a bug, so say so.
 template <class Awaitable>

@@ -1,5 +1,6 @@
 #include <muster/emulator/invoke_server.hpp>
 
+#include "base64.hpp"
 #include "http_io.hpp"
 #include "lambda_text.hpp"
 
@@ -449,12 +450,7 @@ class invoke_server_state : public std::enable_shared_from_this<invoke_server_st
         invoke_request request;
         request.payload = std::move(body);
         if (auto context = req.find("X-Amz-Client-Context"); context != req.end()) {
-            std::string_view encoded = context->value();
-            std::string decoded(beast::detail::base64::decoded_size(encoded.size()), '\0');
-            auto [written, used] =
-                beast::detail::base64::decode(decoded.data(), encoded.data(), encoded.size());
-            decoded.resize(written);
-            request.client_context = std::move(decoded);
+            request.client_context = decode_base64(context->value());
         }
 
         if (invocation_type == "DryRun") {

@@ -37,15 +37,27 @@ bool secret(std::string_view name) {
     return false;
 }
 
+/// ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+bool is_scheme(std::string_view s) noexcept {
+    if (s.empty() || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '+' || c == '-' || c == '.';
+    });
+}
+
 }  // namespace
 
 std::string redacted(std::string_view url) {
     std::string out;
     out.reserve(url.size());
 
-    // User information: only the password is a secret.
+    // User information: only the password is a secret. Only after a scheme
+    // (RFC 3986 3.1): a "://" further on, in a path or query of a reference
+    // without one, starts no authority.
     std::size_t pos = 0;
-    if (const auto scheme_end = url.find("://"); scheme_end != std::string_view::npos) {
+    if (const auto scheme_end = url.find("://");
+        scheme_end != std::string_view::npos && is_scheme(url.substr(0, scheme_end))) {
         const std::size_t authority = scheme_end + 3;
         const std::size_t authority_end = std::min(url.find_first_of("/?#", authority), url.size());
         const std::size_t at = url.rfind('@', authority_end);

@@ -20,6 +20,7 @@
 #include <exception>
 #include <limits>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -117,6 +118,7 @@ struct pool_task {
     std::string function;
     std::string input;
     std::uint32_t id = 0;
+    std::uint64_t tag = 0;  // its request's, fresh when a worker takes it
     clock::time_point deadline = clock::time_point::max();  // the scope's
     bool own_timeout = false;  // the timer's expiry is the pool's task_timeout
     phase state = phase::queued;
@@ -437,6 +439,7 @@ class process_pool_impl : public std::enable_shared_from_this<process_pool_impl>
         w->state = pool_worker::phase::busy;
         w->current = t;
         t->state = pool_task::phase::running;
+        t->tag = tags_();
         if (opts_.task_timeout) {
             const auto own = clock::now() + *opts_.task_timeout;
             if (own < t->deadline) arm_task_timer(t, own, true);
@@ -445,7 +448,7 @@ class process_pool_impl : public std::enable_shared_from_this<process_pool_impl>
         if (!w->reading) read_header(w);
         if (w->watch_generation == 0) watch_exit(w);
         w->out_header = proto::make_header(proto::frame_kind::request, t->id, t->function.size(),
-                                           t->input.size());
+                                           t->input.size(), t->tag);
         std::array<asio::const_buffer, 3> frame{asio::buffer(&w->out_header, sizeof w->out_header),
                                                 asio::buffer(t->function), asio::buffer(t->input)};
         // A failed write shows up as the channel's end or the worker's exit,
@@ -654,19 +657,25 @@ class process_pool_impl : public std::enable_shared_from_this<process_pool_impl>
 
     void header_read(const std::shared_ptr<pool_worker>& w) {
         const auto& h = w->in_header;
-        auto why = proto::check_header(h, opts_.max_frame_bytes);
-        if (!why.empty()) return garbage(w, std::string(why));
+        if (w->state != pool_worker::phase::busy) {
+            auto why = proto::check_header(h, opts_.max_frame_bytes);
+            if (!why.empty()) return garbage(w, std::string(why));
+        }
         const auto kind = static_cast<proto::frame_kind>(h.kind);
         switch (w->state) {
             case pool_worker::phase::starting:
                 if (kind != proto::frame_kind::hello) return garbage(w, "a frame before its hello");
                 break;
-            case pool_worker::phase::busy:
-                if (kind != proto::frame_kind::result && kind != proto::frame_kind::error) {
-                    return garbage(w, "an unexpected frame");
-                }
-                if (h.task_id != w->current->id) return garbage(w, "a result for another task");
+            case pool_worker::phase::busy: {
+                // Whatever arrives before the answer was written while the
+                // task ran (by its work function, or by something it left
+                // running): the task fails and the worker, whose stream can
+                // no longer be trusted, is replaced.
+                const auto& t = *w->current;
+                auto why = proto::check_answer(h, t.id, t.tag, opts_.max_frame_bytes);
+                if (!why.empty()) return garbage(w, std::string(why));
                 break;
+            }
             case pool_worker::phase::idle:
                 return garbage(w, "a frame nobody asked for");
             case pool_worker::phase::dying:
@@ -848,6 +857,8 @@ class process_pool_impl : public std::enable_shared_from_this<process_pool_impl>
     std::size_t size_ = 0;
     std::size_t spawned_ = 0;
     std::uint32_t next_id_ = 1;
+    // Tags of requests: unpredictable to a work function, not a secret.
+    std::mt19937_64 tags_{std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32)};
     unsigned watch_generations_ = 0;
     bool shut_down_ = false;
     std::vector<std::shared_ptr<pool_worker>> workers_;

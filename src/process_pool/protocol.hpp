@@ -13,7 +13,7 @@
 namespace muster::detail::pool_protocol {
 
 inline constexpr std::uint32_t magic = 0x5254534d;  // "MSTR"
-inline constexpr std::uint8_t version = 1;
+inline constexpr std::uint8_t version = 2;
 
 enum class frame_kind : std::uint8_t {
     hello = 1,    // worker -> parent, once: ready; payload is the worker's pid
@@ -29,14 +29,16 @@ struct frame_header {
     std::uint16_t name_length;
     std::uint32_t task_id;
     std::uint32_t payload_length;
+    std::uint64_t tag;  // request: random; result, error: the request's; hello: 0
 };
-static_assert(sizeof(frame_header) == 16);
+static_assert(sizeof(frame_header) == 24);
 
 inline frame_header make_header(frame_kind kind, std::uint32_t task_id, std::size_t name_length,
-                                std::size_t payload_length) {
+                                std::size_t payload_length, std::uint64_t tag = 0) {
     return frame_header{magic,   static_cast<std::uint8_t>(kind),
                         version, static_cast<std::uint16_t>(name_length),
-                        task_id, static_cast<std::uint32_t>(payload_length)};
+                        task_id, static_cast<std::uint32_t>(payload_length),
+                        tag};
 }
 
 // Why a header cannot be accepted, or an empty view when it can.
@@ -51,8 +53,29 @@ inline std::string_view check_header(const frame_header& h, std::size_t max_payl
     return {};
 }
 
-// The channel is always this descriptor in the worker.
+// Why a header from a worker running request (`task_id`, `tag`) is not that
+// request's answer, or an empty view when it is.
+inline std::string_view check_answer(const frame_header& h, std::uint32_t task_id,
+                                     std::uint64_t tag, std::size_t max_payload) {
+    constexpr std::string_view stray =
+        "a frame that answers no request (did the work function write to the pool's channel?)";
+    if (auto why = check_header(h, max_payload); !why.empty()) return why;
+    if (h.kind != static_cast<std::uint8_t>(frame_kind::result) &&
+        h.kind != static_cast<std::uint8_t>(frame_kind::error)) {
+        return stray;
+    }
+    if (h.task_id != task_id || h.tag != tag) return stray;
+    return {};
+}
+
+// The channel is this descriptor in a new worker; the worker moves it out of
+// the way at once (`worker_channel_floor`) and closes this one.
 inline constexpr int worker_fd = 3;
+
+// Where a worker puts its channel: the lowest free descriptor from here
+// (or just under RLIMIT_NOFILE when that is lower), far from the small
+// numbers that code opening, closing and writing descriptors reuses.
+inline constexpr int worker_channel_floor = 1000;
 
 // argv[1] of a worker; the rest of its argv is, in order: the parent's pid,
 // memory limit (bytes), CPU time limit (s), open files limit, max frame

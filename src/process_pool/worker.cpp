@@ -1,7 +1,9 @@
 // The worker side: a process the pool started, serving one request at a
-// time over the socketpair on descriptor 3 with plain blocking calls. No
-// Asio here: a worker is single-threaded and has nothing else to wait for.
+// time over its socketpair with plain blocking calls. No Asio here: a worker
+// is single-threaded and has nothing else to wait for.
 #include <muster/process_pool/process_pool.hpp>
+
+#include "worker.hpp"
 
 #include <cxxabi.h>
 #include <fcntl.h>
@@ -41,14 +43,6 @@ namespace proto = pool_protocol;
 
 std::atomic<bool> entry_called{false};
 
-struct worker_config {
-    long parent = 0;
-    std::size_t memory_limit = 0;
-    std::size_t cpu_seconds = 0;
-    std::size_t open_files = 0;
-    std::size_t max_frame = 0;
-};
-
 template <class N>
 bool parse_number(const char* text, N& out) {
     std::string_view s(text);
@@ -78,9 +72,9 @@ bool read_exact(int fd, char* data, std::size_t size, bool& eof_at_start) {
     return true;
 }
 
-bool send_frame(proto::frame_kind kind, std::uint32_t task_id, std::string_view name,
-                std::string_view payload) {
-    auto header = proto::make_header(kind, task_id, name.size(), payload.size());
+bool send_frame(int channel, proto::frame_kind kind, std::uint32_t task_id, std::uint64_t tag,
+                std::string_view name, std::string_view payload) {
+    auto header = proto::make_header(kind, task_id, name.size(), payload.size(), tag);
     iovec parts[3] = {{&header, sizeof header},
                       {const_cast<char*>(name.data()), name.size()},
                       {const_cast<char*>(payload.data()), payload.size()}};
@@ -90,7 +84,7 @@ bool send_frame(proto::frame_kind kind, std::uint32_t task_id, std::string_view 
         msghdr msg{};
         msg.msg_iov = iov;
         msg.msg_iovlen = static_cast<std::size_t>(count);
-        ssize_t n = ::sendmsg(proto::worker_fd, &msg, MSG_NOSIGNAL);
+        ssize_t n = ::sendmsg(channel, &msg, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
             return false;
@@ -159,13 +153,15 @@ void allow_cpu_seconds(std::size_t seconds) {
     ::setrlimit(RLIMIT_CPU, &next);
 }
 
-int serve(const worker_config& config) {
+}  // namespace
+
+int serve(int channel, const worker_config& config) {
     std::string name;
     std::string payload;
     for (;;) {
         proto::frame_header header{};
         bool eof = false;
-        if (!read_exact(proto::worker_fd, reinterpret_cast<char*>(&header), sizeof header, eof)) {
+        if (!read_exact(channel, reinterpret_cast<char*>(&header), sizeof header, eof)) {
             return eof ? 0 : fail("the channel to the pool broke");
         }
         if (!proto::check_header(header, config.max_frame).empty() ||
@@ -174,8 +170,8 @@ int serve(const worker_config& config) {
         }
         name.resize(header.name_length);
         payload.resize(header.payload_length);
-        if (!read_exact(proto::worker_fd, name.data(), name.size(), eof) ||
-            !read_exact(proto::worker_fd, payload.data(), payload.size(), eof)) {
+        if (!read_exact(channel, name.data(), name.size(), eof) ||
+            !read_exact(channel, payload.data(), payload.size(), eof)) {
             return fail("the channel to the pool broke inside a frame");
         }
 
@@ -214,16 +210,53 @@ int serve(const worker_config& config) {
         }
         if (error_type.size() > 0xffff) error_type.resize(0xffff);
         if (error_message.size() > config.max_frame) error_message.resize(config.max_frame);
-        const bool sent =
-            error_type.empty()
-                ? send_frame(proto::frame_kind::result, header.task_id, {}, result)
-                : send_frame(proto::frame_kind::error, header.task_id, error_type, error_message);
+        const bool sent = error_type.empty()
+                              ? send_frame(channel, proto::frame_kind::result, header.task_id,
+                                           header.tag, {}, result)
+                              : send_frame(channel, proto::frame_kind::error, header.task_id,
+                                           header.tag, error_type, error_message);
         if (!sent) return fail("could not send a result to the pool");
         // Give memory back between tasks rather than holding the largest
         // task's buffers for the worker's whole life.
         std::string().swap(result);
         std::string().swap(payload);
     }
+}
+
+namespace {
+
+// Descriptors 0, 1 and 2 stay open (on /dev/null if the parent had them
+// closed), so nothing the worker opens later becomes its stdin or stdout.
+bool keep_standard_descriptors() {
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (opened < 0) return false;
+        if (opened != fd) {
+            ::dup2(opened, fd);
+            ::close(opened);
+        }
+    }
+    return true;
+}
+
+// Moves the channel from descriptor 3, where code that writes to a small
+// descriptor number it does not own (a closed file's, another program's
+// convention) would land on it, to a high one, close-on-exec. Descriptor 3
+// is left free.
+int move_channel() {
+    int floor = proto::worker_channel_floor;
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+        files.rlim_cur <= static_cast<rlim_t>(floor)) {
+        floor = static_cast<int>(files.rlim_cur) - 1;
+    }
+    int channel = ::fcntl(proto::worker_fd, F_DUPFD_CLOEXEC, floor);
+    // Taken up there: any free one above the standard descriptors will do.
+    if (channel < 0) channel = ::fcntl(proto::worker_fd, F_DUPFD_CLOEXEC, proto::worker_fd + 1);
+    if (channel < 0) return -1;
+    ::close(proto::worker_fd);
+    return channel;
 }
 
 int worker_main(int argc, char** argv) {
@@ -242,7 +275,9 @@ int worker_main(int argc, char** argv) {
     if (::fstat(proto::worker_fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
         return fail("descriptor 3 is not the pool's socket; workers are started by a process_pool");
     }
-    ::fcntl(proto::worker_fd, F_SETFD, FD_CLOEXEC);  // not for programs the work may start
+    if (!keep_standard_descriptors()) return fail("cannot open /dev/null");
+    const int channel = move_channel();  // close-on-exec: not for programs the work may start
+    if (channel < 0) return fail("cannot move the pool's socket to a free descriptor");
 
     if (config.open_files > 0) {
         rlimit l{static_cast<rlim_t>(config.open_files), static_cast<rlim_t>(config.open_files)};
@@ -259,8 +294,10 @@ int worker_main(int argc, char** argv) {
     }
 
     const std::string pid = std::to_string(::getpid());
-    if (!send_frame(proto::frame_kind::hello, 0, {}, pid)) return fail("cannot reach the pool");
-    return serve(config);
+    if (!send_frame(channel, proto::frame_kind::hello, 0, 0, {}, pid)) {
+        return fail("cannot reach the pool");
+    }
+    return serve(channel, config);
 }
 
 }  // namespace

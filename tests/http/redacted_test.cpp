@@ -88,6 +88,17 @@ TEST(RedactedTest, HidesThePasswordOfUserInformation) {
     EXPECT_EQ(http::redacted("http://h/a@b:c"), "http://h/a@b:c");
 }
 
+// Found by fuzz/url: a "://" inside the query of a reference without a scheme
+// (a relative redirect target) was taken for the start of an authority, and
+// everything before a later "user:pw@" was printed as it was.
+TEST(RedactedTest, AUrlInsideTheQueryOfAReferenceIsNoAuthority) {
+    EXPECT_EQ(http::redacted("/p?X-Amz-Signature=SECRET&next=http://u:pw@h"),
+              "/p?X-Amz-Signature=REDACTED&next=http://u:pw@h");
+    const std::string once = http::redacted("?://:&sig=/&@");
+    EXPECT_EQ(once, "?://:&sig=REDACTED&@");
+    EXPECT_EQ(http::redacted(once), once);
+}
+
 asio::awaitable<std::exception_ptr> failed_get(std::string url) {
     http::client c{co_await asio::this_coro::executor};
     try {

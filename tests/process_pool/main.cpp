@@ -5,9 +5,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -80,18 +82,68 @@ std::string throws(std::string_view in) {
     throw std::invalid_argument("bad input: " + std::string(in));
 }
 
-// Speaks out of turn on the pool's channel (descriptor 3 in a worker).
+// The pool's channel, found the way only code looking for it would: the
+// worker's one socket.
+int find_channel() {
+    for (int fd = 0; fd < 4096; ++fd) {
+        struct stat st {};
+        if (::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) return fd;
+    }
+    throw std::runtime_error("no socket among the worker's descriptors");
+}
+
+// Speaks out of turn on the pool's channel.
 std::string garbage(std::string_view) {
     const char junk[] = "this is not a frame at all";
-    if (::write(3, junk, sizeof junk) < 0) return "write failed";
+    if (::write(find_channel(), junk, sizeof junk) < 0) return "write failed";
     std::this_thread::sleep_for(std::chrono::seconds(5));
     return "late";
 }
 
 std::string close_channel(std::string_view) {
-    ::close(3);
+    ::close(find_channel());
     std::this_thread::sleep_for(std::chrono::seconds(5));
     return "late";
+}
+
+// Writes a well-formed answer frame to the channel, then returns normally:
+// the frame layout of src/process_pool/protocol.hpp with the task id the
+// input names (the pool numbers tasks from 1) and a tag of 0.
+std::string stray_frame(std::string_view in) {
+    struct {
+        std::uint32_t magic = 0x5254534d;
+        std::uint8_t kind = 3;
+        std::uint8_t version = 2;
+        std::uint16_t name_length = 0;
+        std::uint32_t task_id = 0;
+        std::uint32_t payload_length = 5;
+        std::uint64_t tag = 0;
+    } header;
+    static_assert(sizeof header == 24);
+    header.task_id = static_cast<std::uint32_t>(std::stoul(std::string(in)));
+    std::string frame(reinterpret_cast<const char*>(&header), sizeof header);
+    frame += "stray";
+    if (::write(find_channel(), frame.data(), frame.size()) < 0) return "write failed";
+    return "the real result";
+}
+
+// Writes a frame to descriptor 3, the channel's number when a worker starts,
+// as code holding a stale descriptor number would.
+std::string write_to_three(std::string_view) {
+    const char junk[] = "this is not a frame at all";
+    const bool reached = ::write(3, junk, sizeof junk) >= 0;
+    return reached ? "wrote to descriptor 3" : "descriptor 3 is closed";
+}
+
+// Which of the descriptors 0 to 3 are open in a worker, e.g. "0 1 2".
+std::string open_descriptors(std::string_view) {
+    std::string open;
+    for (int fd = 0; fd <= 3; ++fd) {
+        if (::fcntl(fd, F_GETFD) < 0) continue;
+        if (!open.empty()) open += ' ';
+        open += std::to_string(fd);
+    }
+    return open;
 }
 
 std::string open_files(std::string_view) {
@@ -120,6 +172,9 @@ const muster::work_registrar registrations[] = {
     {"throws", throws},
     {"garbage", garbage},
     {"close_channel", close_channel},
+    {"stray_frame", stray_frame},
+    {"write_to_three", write_to_three},
+    {"open_descriptors", open_descriptors},
     {"open_files", open_files},
     {"huge", huge},
 };
@@ -142,6 +197,10 @@ int pool_parent() {
         }(&pool),
         boost::asio::detached);
     io.run_for(std::chrono::seconds(30));
+    // Idle workers hold no work, so run_for returns once they are ready;
+    // the pool (and its workers) must live on until the test kills this
+    // process.
+    std::this_thread::sleep_for(std::chrono::seconds(30));
     return 0;
 }
 

@@ -335,6 +335,50 @@ TEST(ProcessPoolTest, AWorkerSendingGarbageOrClosingItsChannelCountsAsCrashed) {
     run(garbage_is_a_crash());
 }
 
+// A work function that writes a frame to the channel fails itself, not the
+// task after it, and never passes its frame off as its result: the answer
+// must carry its request's tag.
+asio::awaitable<void> stray_frames_fail_their_writer() {
+    auto po = workers(1);
+    process_pool pool(co_await asio::this_coro::executor, po);
+    // Task ids count from 1: the frame names the writer's own id, then the
+    // next task's.
+    auto own = co_await outcome_of(&pool, "stray_frame", "1");
+    EXPECT_EQ(own.status(), status::failed);
+    EXPECT_EQ(message_of<muster::worker_crashed>(own),
+              "muster::process_pool: worker sent a frame that answers no request (did the work "
+              "function write to the pool's channel?) and was killed while running stray_frame");
+    EXPECT_EQ(co_await pool.run("echo", "next"), "next");
+    auto next = co_await outcome_of(&pool, "stray_frame", "4");
+    EXPECT_EQ(next.status(), status::failed);
+    EXPECT_NE(next.message().find("while running stray_frame"), std::string::npos)
+        << next.message();
+    auto g = co_await outcome_of(&pool, "garbage", "");
+    EXPECT_EQ(message_of<muster::worker_crashed>(g),
+              "muster::process_pool: worker sent bad magic and was killed while running garbage");
+    EXPECT_EQ(co_await pool.run("echo", "after"), "after");
+    // One worker at first, one after each of the three writers.
+    EXPECT_EQ(pool.workers_started(), 4u);
+}
+
+TEST(ProcessPoolTest, AStrayFrameFailsTheTaskThatWroteItAndNotTheNext) {
+    run(stray_frames_fail_their_writer());
+}
+
+// The channel is not where a stale descriptor number points: descriptor 3,
+// its number when the worker starts, is free, and the standard descriptors
+// are open.
+asio::awaitable<void> channel_out_of_the_way() {
+    auto po = workers(1);
+    process_pool pool(co_await asio::this_coro::executor, po);
+    EXPECT_EQ(co_await pool.run("open_descriptors", ""), "0 1 2");
+    EXPECT_EQ(co_await pool.run("write_to_three", ""), "descriptor 3 is closed");
+    EXPECT_EQ(co_await pool.run("echo", "after"), "after");
+    EXPECT_EQ(pool.workers_started(), 1u);
+}
+
+TEST(ProcessPoolTest, TheChannelIsNotOnALowDescriptor) { run(channel_out_of_the_way()); }
+
 // ---- limits -------------------------------------------------------------------
 
 asio::awaitable<void> memory_limit() {

@@ -263,6 +263,53 @@ TEST(FunctionTest, AllGoodImagesSucceed) {
     EXPECT_EQ(read_rows(f.output() + "/thumbnails.db").size(), 3u);
 }
 
+/// A presigned URL (as a producer of the queue would send it) at `path` of `origin`, signed at
+/// `date` with `signature`.
+std::string presigned(const test_origin& origin, const std::string& path, const std::string& date,
+                      const std::string& signature) {
+    return origin.url() + path + "?versionId=3&X-Amz-Algorithm=AWS4-HMAC-SHA256" +
+           "&X-Amz-Credential=AKIDEXAMPLE%2F20261206%2Fus-east-1%2Fs3%2Faws4_request" +
+           "&X-Amz-Date=" + date + "&X-Amz-Expires=900" +
+           "&X-Amz-Security-Token=SESSIONTOKENSECRET&X-Amz-SignedHeaders=host" +
+           "&X-Amz-Signature=" + signature;
+}
+
+// The metadata names a presigned source without its credentials, and the same object presigned
+// again maps to the same key and the same row.
+TEST(FunctionTest, APresignedSourceIsRecordedWithoutItsCredentialsUnderOneKey) {
+    temp_dir dir;
+    test_origin origin;
+    origin.add("/img/p.jpg", jpeg(240, 180, 1));
+    const std::string first = presigned(origin, "/img/p.jpg", "20261206T000000Z", "aa11");
+    const std::string again = presigned(origin, "/img/p.jpg", "20261206T010000Z", "bb22");
+    const std::string name = origin.url() + "/img/p.jpg?versionId=3";
+    EXPECT_EQ(thumbnails::source_name(first), name);
+    EXPECT_EQ(thumbnails::source_name(again), name);
+    const auto key = thumbnails::thumbnail_key(name, thumbnails::output_format::jpeg);
+    EXPECT_EQ(thumbnails::thumbnail_key(first, thumbnails::output_format::jpeg), key);
+    // Not presigned: the query is the source's own, credentials redacted.
+    EXPECT_EQ(thumbnails::source_name("http://h/a?b=1&c=2#f"), "http://h/a?b=1&c=2#f");
+    EXPECT_EQ(thumbnails::source_name("http://h/a?access_token=t&x=1"),
+              "http://h/a?access_token=REDACTED&x=1");
+
+    function_harness f(dir);
+    EXPECT_EQ(failed_ids(f.invoke(sqs_event({{"m-1", first}}))), std::vector<std::string>{});
+    EXPECT_EQ(failed_ids(f.invoke(sqs_event({{"m-2", again}}))), std::vector<std::string>{});
+    const auto rows = read_rows(f.output() + "/thumbnails.db");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows.begin()->first, name);
+    EXPECT_EQ(rows.begin()->second.thumbnail_key, key);
+    EXPECT_EQ(rows.begin()->second.message_id, "m-2");
+    EXPECT_EQ(files_in(f.output() + "/thumbs"), std::set<std::string>{key});
+    for (const char* file : {"/thumbnails.db", "/thumbnails.db-wal"}) {
+        std::ifstream db(f.output() + file, std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(db)),
+                                std::istreambuf_iterator<char>());
+        EXPECT_EQ(bytes.find("SESSIONTOKENSECRET"), std::string::npos) << file;
+        EXPECT_EQ(bytes.find("AKIDEXAMPLE"), std::string::npos) << file;
+    }
+}
+
 TEST(FunctionTest, AFailedStoreFailsOnlyItsRecord) {
     temp_dir dir;
     three_images images;

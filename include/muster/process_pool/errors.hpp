@@ -10,7 +10,9 @@ namespace muster {
 
 /// The worker running the task died: it was killed by a signal (a segfault,
 /// an abort, the CPU time limit), exited on its own, closed its channel or
-/// sent something that is not a well-formed frame. Only this task fails; the
+/// sent something that is not a well-formed frame, or something wrote to its
+/// channel while the task ran (a frame that is not the answer to the task's
+/// request, e.g. written by the work function). Only this task fails; the
 /// pool replaces the worker.
 ///
 /// `what()` reads like "muster::process_pool: worker killed by SIGSEGV while
