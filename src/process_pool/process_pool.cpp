@@ -46,6 +46,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <muster/core/detail/held_handler.hpp>
 #include <muster/core/errors.hpp>
 #include <muster/core/offload.hpp>
 #include <muster/core/scope.hpp>
@@ -126,9 +127,7 @@ struct pool_task {
     unsigned timer_generation = 0;
     asio::any_io_executor work;
     asio::cancellation_slot slot;
-    // Held in an optional and never move-assigned: Asio 1.81's
-    // any_completion_handler move assignment wraps the handler in itself.
-    std::optional<asio::any_completion_handler<result_signature>> handler;
+    muster::detail::held_handler<result_signature> handler;
 };
 
 /// One worker process and its channel.
@@ -245,7 +244,7 @@ class process_pool_impl : public std::enable_shared_from_this<process_pool_impl>
         t->work = asio::prefer(asio::any_io_executor(asio::get_associated_executor(handler, io)),
                                asio::execution::outstanding_work.tracked);
         t->slot = asio::get_associated_cancellation_slot(handler);
-        t->handler.emplace(std::forward<Handler>(handler));
+        t->handler.hold(std::forward<Handler>(handler));
         t->id = next_id_++;
         if (next_id_ == 0) next_id_ = 1;
         if (t->slot.is_connected()) {
@@ -380,8 +379,7 @@ class process_pool_impl : public std::enable_shared_from_this<process_pool_impl>
         auto work = std::move(t->work);
         asio::post(work, [t, e = std::move(e), value = std::move(value), work]() mutable {
             t->slot.clear();
-            auto handler = std::move(*t->handler);
-            t->handler.reset();
+            auto handler = t->handler.take();
             std::move(handler)(std::move(e), std::move(value));
         });
     }

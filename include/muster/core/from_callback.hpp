@@ -29,6 +29,7 @@
 #include <boost/system/system_error.hpp>
 
 #include <muster/core/detail/handoff.hpp>
+#include <muster/core/detail/held_handler.hpp>
 
 namespace muster {
 
@@ -74,7 +75,7 @@ class callback_state : public std::enable_shared_from_this<callback_state<T>> {
         namespace asio = boost::asio;
         handoff_.hold(asio::any_io_executor(asio::get_associated_executor(handler, io)));
         slot_ = asio::get_associated_cancellation_slot(handler);
-        handler_.emplace(std::move(handler));
+        handler_.hold(std::move(handler));
     }
 
     /// Hooks cancellation once `start` returned (on the same thread).
@@ -176,8 +177,7 @@ class callback_state : public std::enable_shared_from_this<callback_state<T>> {
     // On the handler's executor.
     void deliver() {
         slot_.clear();
-        auto handler = std::move(*handler_);
-        handler_.reset();
+        auto handler = handler_.take();
         // The state may die on a foreign thread (the last handle's); nothing
         // that the coroutine will touch is left in it.
         auto error =
@@ -193,9 +193,7 @@ class callback_state : public std::enable_shared_from_this<callback_state<T>> {
     std::exception_ptr start_error_;  // the awaiting coroutine's thread only
     completion_handoff handoff_;
     boost::asio::cancellation_slot slot_;
-    // Held in an optional and never move-assigned: Asio 1.81's
-    // any_completion_handler move assignment wraps the handler in itself.
-    std::optional<boost::asio::any_completion_handler<signature>> handler_;
+    detail::held_handler<signature> handler_;
 };
 
 template <class T, class... Args>

@@ -19,6 +19,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <muster/core/detail/collector.hpp>
+#include <muster/core/detail/held_handler.hpp>
 #include <muster/core/detail/range_collector.hpp>
 #include <muster/core/options.hpp>
 #include <muster/core/results.hpp>
@@ -61,7 +62,7 @@ class group_collector final : public collector<T> {
             [this](auto handler, admission<T> a) {
                 auto it = parked_.emplace(parked_.end());
                 it->a = std::move(a);
-                it->handler.emplace(std::move(handler));
+                it->handler.hold(std::move(handler));
                 // In the wrapper's slot, not the handler's: see detail::waiter.
                 auto slot = it->handler->get_cancellation_slot();
                 if (slot.is_connected()) slot.template emplace<park_cancel>(this, it->a.index);
@@ -132,9 +133,7 @@ class group_collector final : public collector<T> {
   private:
     struct parked_spawn {
         admission<T> a;
-        // Never move-assigned (Asio 1.81's any_completion_handler move
-        // assignment is broken); std::list keeps it in place.
-        std::optional<asio::any_completion_handler<void(boost::system::error_code)>> handler;
+        detail::held_handler<void(boost::system::error_code)> handler;
     };
     using parked_list = std::list<parked_spawn>;
 
@@ -172,7 +171,7 @@ class group_collector final : public collector<T> {
     }
 
     void complete(typename parked_list::iterator it, boost::system::error_code ec) {
-        auto h = std::move(*it->handler);
+        auto h = it->handler.take();
         parked_.erase(it);
         h.get_cancellation_slot().clear();
         asio::post(this->executor(), [h = std::move(h), ec]() mutable { std::move(h)(ec); });

@@ -43,6 +43,7 @@
 #include <boost/system/system_error.hpp>
 
 #include <muster/core/detail/handoff.hpp>
+#include <muster/core/detail/held_handler.hpp>
 
 namespace muster {
 
@@ -280,7 +281,7 @@ class offload_state : public std::enable_shared_from_this<offload_state<Fn>> {
         namespace asio = boost::asio;
         handoff_.hold(asio::any_io_executor(asio::get_associated_executor(handler, io)));
         slot_ = asio::get_associated_cancellation_slot(handler);
-        handler_.emplace(std::move(handler));
+        handler_.hold(std::move(handler));
         if (slot_.is_connected()) slot_.template emplace<cancel_hook>(this);
         asio::post(pool, [self = this->shared_from_this()] { self->run(); });
     }
@@ -366,8 +367,7 @@ class offload_state : public std::enable_shared_from_this<offload_state<Fn>> {
     // On the handler's executor.
     void deliver() {
         slot_.clear();
-        auto handler = std::move(*handler_);
-        handler_.reset();
+        auto handler = handler_.take();
         // The state may die on the pool thread; nothing that the coroutine
         // will touch is left in it.
         std::move(handler)(std::exchange(error_, nullptr));
@@ -383,9 +383,7 @@ class offload_state : public std::enable_shared_from_this<offload_state<Fn>> {
     std::exception_ptr error_;
     completion_handoff handoff_;
     boost::asio::cancellation_slot slot_;
-    // Held in an optional and never move-assigned: Asio 1.81's
-    // any_completion_handler move assignment wraps the handler in itself.
-    std::optional<boost::asio::any_completion_handler<signature>> handler_;
+    detail::held_handler<signature> handler_;
 };
 
 template <class Fn, class PoolExecutor>

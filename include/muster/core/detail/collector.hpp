@@ -28,6 +28,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <muster/core/detail/held_handler.hpp>
 #include <muster/core/detail/task_traits.hpp>
 #include <muster/core/detail/timer.hpp>
 #include <muster/core/errors.hpp>
@@ -69,7 +70,7 @@ class waiter {
   public:
     using signature = void(boost::system::error_code);
 
-    bool waiting() const noexcept { return handler_.has_value(); }
+    bool waiting() const noexcept { return handler_.held(); }
 
     /// Starts a wait that `wake` completes. If the awaiting operation is
     /// cancelled, `on_cancel()` runs on the executor's thread; when it returns
@@ -81,7 +82,7 @@ class waiter {
             [this, ex = std::move(ex), on_cancel = std::move(on_cancel)](auto handler) mutable {
                 const std::uint64_t gen = ++generation_;
                 ex_ = std::move(ex);
-                handler_.emplace(std::move(handler));
+                handler_.hold(std::move(handler));
                 // The hook goes into the wrapper's slot: wrapping the handler
                 // installs a cancellation state in the handler's own slot,
                 // which would destroy a hook put there first.
@@ -96,8 +97,7 @@ class waiter {
     /// Completes the pending wait, if any, with `ec`.
     void wake(boost::system::error_code ec = {}) {
         if (!handler_) return;
-        auto h = std::move(*handler_);
-        handler_.reset();
+        auto h = handler_.take();
         h.get_cancellation_slot().clear();
         asio::post(ex_, [h = std::move(h), ec]() mutable { std::move(h)(ec); });
     }
@@ -120,9 +120,7 @@ class waiter {
     };
 
     asio::any_io_executor ex_;
-    // Held in an optional and never move-assigned: Asio 1.81's
-    // any_completion_handler move assignment wraps the handler in itself.
-    std::optional<asio::any_completion_handler<signature>> handler_;
+    held_handler<signature> handler_;
     std::uint64_t generation_ = 0;
 };
 
