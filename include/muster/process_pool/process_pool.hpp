@@ -69,7 +69,9 @@ struct process_pool_options {
     /// The program the workers run; empty means this program
     /// (`/proc/self/exe`). Another program must call
     /// `process_pool::worker_main_if_requested` first thing in its `main`
-    /// and register the same work functions.
+    /// and register the same work functions, and be built with the same
+    /// muster release (the channel's protocol has a version; a worker of
+    /// another fails to start, saying so).
     muster::stable_string executable;
 
     /// How long a new worker may take to report that it is ready.
