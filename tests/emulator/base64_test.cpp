@@ -14,6 +14,21 @@ TEST(Base64Test, DecodesPaddedAndUnpaddedBase64) {
     EXPECT_EQ(decode_base64(""), "");
 }
 
+TEST(Base64Test, DecodesTheWholeAlphabet) {
+    EXPECT_EQ(decode_base64("TWFu"), "Man");
+    EXPECT_EQ(decode_base64("//8="), "\xff\xff");
+    EXPECT_EQ(decode_base64("+/+/"), "\xfb\xff\xbf");
+    EXPECT_EQ(
+        decode_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4"
+                      "OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1u"
+                      "b3BxcnN0dXZ3eHl6e3x9fn8="),
+        [] {
+            std::string all;
+            for (int i = 0; i < 128; ++i) all += static_cast<char>(i);
+            return all;
+        }());
+}
+
 TEST(Base64Test, StopsAtTheFirstCharacterThatIsNotBase64) {
     EXPECT_EQ(decode_base64("eyJ4Ijox%%%"), R"({"x":1)");
 }
