@@ -53,8 +53,14 @@ class emulator_state;
 /// config.timeout = std::chrono::seconds(3);
 /// muster::emulator::emulator lambda(io.get_executor(), config);
 /// boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
-///     auto first = co_await lambda.invoke({.payload = R"({"x":1})"});   // cold
-///     auto second = co_await lambda.invoke({.payload = R"({"x":2})"});  // warm
+///     // Requests named first: an aggregate owning strings written inline
+///     // in a co_await is destroyed twice by GCC 12 (README).
+///     muster::emulator::invoke_request cold;
+///     cold.payload = R"({"x":1})";
+///     auto first = co_await lambda.invoke(std::move(cold));
+///     muster::emulator::invoke_request warm;
+///     warm.payload = R"({"x":2})";
+///     auto second = co_await lambda.invoke(std::move(warm));
 ///     if (second.status == muster::emulator::invoke_status::function_error) {
 ///         std::cerr << second.error_type << '\n';
 ///     }
