@@ -95,6 +95,29 @@ void root_scope(boost::asio::io_context& io) {
     if (scope.ledger().pending_work() > 0) report_leak();
     scope.ledger().close();
 }
+struct deadline_socket {
+    void expires_at(clock::time_point) {}
+};
+awaitable<void> deadline_of(deadline_socket& socket) {
+    auto ex = co_await boost::asio::this_coro::executor;
+    auto until = std::min(muster::deadline_of(ex), clock::now() + 5s);
+    socket.expires_at(until);
+}
+awaitable<void> trace_id_of(muster::http::request& req) {
+    auto ex = co_await boost::asio::this_coro::executor;
+    if (auto id = muster::trace_id_of(ex); !id.empty())
+        req.headers.set("X-Amzn-Trace-Id", std::string(id));
+}
+struct pool {
+    explicit pool(boost::asio::any_io_executor) {}
+};
+struct service {
+    std::shared_ptr<pool> pool_;
+    awaitable<void> start() {
+        auto ex = co_await boost::asio::this_coro::executor;
+        pool_ = std::make_shared<pool>(muster::without_scope(ex));
+    }
+};
 awaitable<std::string> remaining() {
     if (co_await muster::remaining() < 200ms) co_return cached_answer();
     co_return "fresh";
@@ -156,6 +179,12 @@ awaitable<void> outcomes(std::vector<awaitable<int>> tasks, muster::options o) {
     for (auto& o : r)
         if (o.ok()) use(o.value());
         else log(o.status(), o.message());
+}
+muster::outcome<int> with_error() {
+    auto o = muster::outcome<int>::with_error(
+        muster::status::not_started,
+        std::make_exception_ptr(muster::not_started_error("skipped: duplicate")));
+    return o;
 }
 }  // namespace outcome_hpp
 
