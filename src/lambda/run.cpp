@@ -25,7 +25,6 @@
 #include <boost/json/parse.hpp>
 #include <boost/system/system_error.hpp>
 
-#include <muster/core/detail/timer.hpp>
 #include <muster/core/ledger.hpp>
 #include <muster/core/scope.hpp>
 #include <muster/core/time_source.hpp>
@@ -35,8 +34,10 @@
 #include "backoff.hpp"
 #include "config.hpp"
 #include "error_report.hpp"
+#include "invocation_reader.hpp"
 #include "metrics.hpp"
 #include "output.hpp"
+#include "post_answer.hpp"
 #include "runtime_api.hpp"
 #include "streamed_response.hpp"
 #include "trace_files.hpp"
@@ -65,18 +66,10 @@ using detail::describe_current_exception;
 using detail::error_body;
 using detail::error_report;
 using detail::http_response;
+using detail::invocation_reader;
 using detail::runtime_api_client;
 using detail::runtime_config;
 using detail::streamed_response;
-
-std::string header_value(const http_response& r, std::string_view name) {
-    auto it = r.find(name);
-    return it == r.end() ? std::string() : std::string(it->value());
-}
-
-/// Epoch milliseconds this early are not an epoch deadline (some emulators
-/// send a constant such as 5000): 2001-09-09.
-constexpr long long earliest_epoch_ms = 1'000'000'000'000LL;
 
 /// With one invocation at a time the process environment is the
 /// invocation's; with several it would be shared, so it is not set.
@@ -118,7 +111,8 @@ class runtime {
           handler_(std::move(handler)),
           streaming_(std::move(streaming)),
           log_(std::move(log)),
-          time_(time) {}
+          time_(time),
+          reader_(config_.deadline_margin, log_, time) {}
 
     std::optional<int> exit_code() const noexcept { return exit_code_; }
 
@@ -196,64 +190,11 @@ class runtime {
         co_return std::nullopt;
     }
 
-    /// The invocation `/next` announced; `std::nullopt` (logged) when it
-    /// has no request id, so it cannot be answered.
-    std::optional<invocation_info> read_invocation(http_response& next,
-                                                   clock::time_point received) {
-        invocation_info info;
-        info.request_id = header_value(next, "Lambda-Runtime-Aws-Request-Id");
-        info.function_arn = header_value(next, "Lambda-Runtime-Invoked-Function-Arn");
-        info.trace_id = header_value(next, "Lambda-Runtime-Trace-Id");
-        info.client_context = header_value(next, "Lambda-Runtime-Client-Context");
-        info.cognito_identity = header_value(next, "Lambda-Runtime-Cognito-Identity");
-        info.tenant_id = header_value(next, "Lambda-Runtime-Aws-Tenant-Id");
-        info.payload = std::move(next.body());
-        info.time = time_;
-        read_deadline(header_value(next, "Lambda-Runtime-Deadline-Ms"), received, info);
-        if (info.request_id.empty()) {
-            log_.error(
-                "/next answered without a Lambda-Runtime-Aws-Request-Id; the invocation "
-                "cannot be answered and is skipped");
-            return std::nullopt;
-        }
-        return info;
-    }
-
-    /// Sets `info`'s deadlines from `Lambda-Runtime-Deadline-Ms`: `raw`,
-    /// in epoch milliseconds, less the safety margin. Anything else means
-    /// no deadline (warned about once).
-    void read_deadline(const std::string& raw, clock::time_point received, invocation_info& info) {
-        long long ms = -1;
-        if (!raw.empty() && raw.size() <= 18 &&
-            raw.find_first_not_of("0123456789") == std::string::npos) {
-            ms = std::stoll(raw);
-        }
-        if (ms < earliest_epoch_ms) {
-            if (!warned_deadline_) {
-                warned_deadline_ = true;
-                log_.warn(raw.empty()
-                              ? "the Runtime API sent no Lambda-Runtime-Deadline-Ms; "
-                                "invocations run without a deadline"
-                              : "Lambda-Runtime-Deadline-Ms: " + raw +
-                                    " is not an epoch time in milliseconds; invocations run "
-                                    "without a deadline");
-            }
-            return;
-        }
-        const std::chrono::system_clock::time_point platform{std::chrono::milliseconds(ms)};
-        info.platform_deadline = platform;
-        const auto left = std::chrono::duration_cast<clock::duration>(
-            platform - std::chrono::system_clock::now());
-        const clock::duration margin =
-            std::min<clock::duration>(config_.deadline_margin, std::max(left, {}) / 10);
-        info.deadline = received + left - margin;
-    }
-
     /// One invocation: the handler in the invocation's scope, its answer
     /// posted, its after-response work, then its trace and metrics.
     asio::awaitable<void> handle(runtime_api_client& client, http_response next) {
         const auto received = now();
-        std::optional<invocation_info> info = read_invocation(next, received);
+        std::optional<invocation_info> info = reader_.read(next, received);
         if (!info) co_return;
         if (config_.concurrency == 1) set_trace_id_environment(info->trace_id);
         // With MUSTER_TRACE, the invocation's scopes record a span per task.
@@ -269,7 +210,10 @@ class runtime {
         std::size_t pending = co_await settle(scope, inv, "the handler returned");
         const bool posted = co_await post(client, inv, result);
         const auto duration = now() - received;
-        if (!posted) co_return;  // The runtime is stopping.
+        if (!posted) {  // The Runtime API failed or stayed unreachable.
+            stop(2);
+            co_return;
+        }
         if (recorder) recorder->mark(result.failure ? "error posted" : "response posted");
 
         task_stats stats = scope.ledger().stats();
@@ -316,106 +260,18 @@ class runtime {
         auto& streamed = result.streamed;
         if (streamed && (!result.failure || streamed->out.started())) {
             // Once a byte went out, an error can only end the stream.
-            co_return co_await finish_stream(inv, *streamed, result.failure);
+            co_return co_await detail::finish_stream(inv.log(), *streamed, result.failure);
         }
         if (result.returned) {
             const response& r = *result.returned;
-            co_return co_await post_with_retries(
-                inv, detail::response_path(id), r.body.size(),
+            co_return co_await detail::post_with_retries(
+                io_.get_executor(), time_, inv.log(), detail::response_path(id), r.body.size(),
                 [&] { return client.post_response(id, r.body, r.content_type); });
         }
         inv.log().error("Invoke Error " + error_body(*result.failure));
-        co_return co_await post_with_retries(
-            inv, detail::error_path(id), 0, [&] { return client.post_error(id, *result.failure); });
-    }
-
-    /// Posts with `send` (one route-named call), retrying transport
-    /// failures with the backoff; the answer is judged by `accepted`.
-    /// False once the runtime must stop.
-    template <class Send>
-    asio::awaitable<bool> post_with_retries(const invocation& inv, std::string path,
-                                            std::size_t response_size, Send send) {
-        backoff attempts(io_.get_executor(), time_);
-        while (co_await attempts.next()) {
-            std::optional<http_response> r;
-            try {
-                r = co_await send();
-            } catch (const boost::system::system_error& e) {
-                attempts.failed(inv.log(), "posting to " + path, e.what());
-                continue;
-            }
-            co_return accepted(*r, inv, path, response_size, false);
-        }
-        inv.log().fatal("could not post to " + path + " after " + std::to_string(attempts.made()) +
-                        " attempts (last: " + attempts.last_error() + "); the runtime exits");
-        stop(2);
-        co_return false;
-    }
-
-    /// Ends a streamed response, with the error trailers when the handler
-    /// failed after its first write. A broken stream cannot be resent (its
-    /// bytes are gone): it is logged and the invocation fails on the
-    /// platform's side. False once the runtime must stop.
-    asio::awaitable<bool> finish_stream(const invocation& inv, streamed_response& stream,
-                                        std::optional<error_report> failure) {
-        const std::size_t sent = stream.out.bytes_written();
-        if (failure) {
-            inv.log().error("Invoke Error " + error_body(*failure) + " (after " +
-                            std::to_string(sent) +
-                            " bytes of the streamed response; sent as its trailers)");
-        }
-        std::optional<http_response> r;
-        try {
-            r = co_await stream.finish(std::move(failure));
-        } catch (const boost::system::system_error& e) {
-            inv.log().error("the streamed response could not be ended after " +
-                            std::to_string(sent) + " bytes (" + e.what() +
-                            "); the invocation fails");
-            co_return true;
-        }
-        if (!r) {
-            inv.log().error("the streamed response broke after " + std::to_string(sent) +
-                            " bytes (the connection to the Runtime API failed); the "
-                            "invocation fails");
-            co_return true;
-        }
-        co_return accepted(*r, inv, stream.path(), sent, true);
-    }
-
-    /// Logs what the Runtime API's answer to a posted response (`streamed`
-    /// or not) or error says. False once the runtime must stop.
-    bool accepted(const http_response& r, const invocation& inv, const std::string& path,
-                  std::size_t response_size, bool streamed) {
-        const unsigned code = r.result_int();
-        const std::string size = std::to_string(response_size);
-        const std::string route = (streamed ? "the streamed " : "") + path;
-        if (code / 100 == 2) return true;
-        if (code == 413) {
-            // Lambda reports the oversized response to the caller itself;
-            // posting /error now would be refused.
-            inv.log().error(streamed ? "the streamed response is too large for Lambda (" + size +
-                                           " bytes), which reports it to the caller: " + r.body()
-                                     : "the response is too large for Lambda (" + size +
-                                           " bytes; the limit is 6,291,556), which reports it to "
-                                           "the caller as an error: " +
-                                           r.body());
-        } else if (code == 400) {
-            inv.log().error("the Runtime API refused " + route +
-                            " as a bad request (400): " + r.body());
-        } else if (code == 403) {
-            inv.log().error(
-                "the Runtime API refused " + route +
-                " (403: the invocation was already answered or has ended): " + r.body());
-        } else if (code >= 500) {
-            inv.log().fatal("the Runtime API failed on " + path + " (" + std::to_string(code) +
-                            "): " + r.body() + "; the runtime exits");
-            stop(2);
-            return false;
-        } else {
-            inv.log().error("the Runtime API answered " + std::to_string(code) + " to " + route +
-                            ": " + r.body());
-        }
-        return true;
+        co_return co_await detail::post_with_retries(
+            io_.get_executor(), time_, inv.log(), detail::error_path(id), 0,
+            [&] { return client.post_error(id, *result.failure); });
     }
 
     /// Runs `inv`'s after-response work in a scope of its own (the
@@ -487,8 +343,8 @@ class runtime {
     streaming_handler_function streaming_;
     logger log_;
     time_source* time_;
+    invocation_reader reader_;
     std::optional<int> exit_code_;
-    bool warned_deadline_ = false;
 };
 
 /// Reports an environment that keeps the runtime from starting, when the
