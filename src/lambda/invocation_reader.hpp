@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <muster/core/outcome.hpp>
 #include <muster/core/time_source.hpp>
