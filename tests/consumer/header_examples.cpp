@@ -124,6 +124,14 @@ awaitable<std::string> remaining() {
 }
 }  // namespace scope_hpp
 
+namespace ledger_hpp {
+void operator_plus_equals(const muster::root_scope& handler_scope,
+                          const muster::root_scope& after_scope) {
+    muster::task_stats all = handler_scope.ledger().stats();
+    all += after_scope.ledger().stats();
+}
+}  // namespace ledger_hpp
+
 namespace trace_hpp {
 using muster::clock;
 using namespace user;

@@ -84,6 +84,35 @@ TEST(RootScopeTest, LedgerRecordsEveryTaskOfNestedCollections) {
     EXPECT_EQ(scope.ledger().pending_work(), 0u);
 }
 
+TEST(RootScopeTest, StatsOfTwoScopesAdd) {
+    muster::task_stats handler;
+    handler.by_status[static_cast<std::size_t>(status::ok)] = 2;
+    handler.by_status[static_cast<std::size_t>(status::failed)] = 1;
+    handler.retries = 3;
+    handler.latencies = {1ms, 2ms, 3ms};
+    muster::task_stats after;
+    after.by_status[static_cast<std::size_t>(status::ok)] = 1;
+    after.by_status[static_cast<std::size_t>(status::timed_out)] = 1;
+    after.retries = 1;
+    after.latencies = {4ms, 5ms};
+
+    handler += after;
+    EXPECT_EQ(handler.count(status::ok), 3u);
+    EXPECT_EQ(handler.count(status::failed), 1u);
+    EXPECT_EQ(handler.count(status::timed_out), 1u);
+    EXPECT_EQ(handler.total(), 5u);
+    EXPECT_EQ(handler.retries, 4u);
+    const std::vector<muster::clock::duration> in_order{1ms, 2ms, 3ms, 4ms, 5ms};
+    EXPECT_EQ(handler.latencies, in_order);
+
+    handler += handler;  // doubling itself reads what it had before
+    EXPECT_EQ(handler.total(), 10u);
+    EXPECT_EQ(handler.retries, 8u);
+    ASSERT_EQ(handler.latencies.size(), 10u);
+    EXPECT_EQ(handler.latencies[5], 1ms);
+    EXPECT_EQ(handler.latencies[9], 5ms);
+}
+
 TEST(RootScopeTest, TasksInheritTheRootDeadline) {
     asio::io_context io;
     muster::testing::manual_clock time;
