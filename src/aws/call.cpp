@@ -48,7 +48,7 @@ bool retryable_kind(http::error_kind k) noexcept {
 
 asio::awaitable<http::response> send(http::client client, muster::retry_policy retry, call c) {
     const auto ex = co_await asio::this_coro::executor;
-    const clock::time_point deadline = muster::detail::deadline_of(ex);
+    const clock::time_point deadline = muster::deadline_of(ex);
     std::shared_ptr<stream_state> stream;
     if (c.sink) {
         stream = std::make_shared<stream_state>();

@@ -116,7 +116,7 @@ std::size_t count_items(const json::object& request_items) {
 
 asio::awaitable<void> batch_write(state_ptr st, json::object request_items) {
     const auto ex = co_await asio::this_coro::executor;
-    const clock::time_point deadline = muster::detail::deadline_of(ex);
+    const clock::time_point deadline = muster::deadline_of(ex);
     // Every write in input order, as (table, request), then batches of 25.
     std::vector<std::pair<std::string, json::value>> writes;
     for (auto& [table, list] : request_items) {

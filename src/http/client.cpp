@@ -75,7 +75,7 @@ asio::awaitable<response> run(state_ptr st, http::request r, body_sink sink) {
     f.method = r.method;
     f.url = r.url;
     f.start = clock::now();
-    f.scope_deadline = muster::detail::deadline_of(ex);
+    f.scope_deadline = muster::deadline_of(ex);
     f.limit = o.max_connections_per_origin;
     const auto timeout = r.timeout.value_or(o.request_timeout);
     f.deadline = timeout >= clock::time_point::max() - f.start ? clock::time_point::max()
@@ -107,7 +107,7 @@ asio::awaitable<response> run(state_ptr st, http::request r, body_sink sink) {
         // The invocation's root scope carries it (also with several
         // invocations at once); a runtime that only sets the environment
         // variable is honoured too.
-        std::string_view trace = muster::detail::trace_id_of(ex);
+        std::string_view trace = muster::trace_id_of(ex);
         if (trace.empty()) {
             if (const char* env = std::getenv("_X_AMZN_TRACE_ID")) trace = env;
         }
@@ -220,18 +220,11 @@ asio::awaitable<response> run(state_ptr st, http::request r, body_sink sink) {
     }
 }
 
-/// The executor `ex` runs on, without the scope it may carry.
-asio::any_io_executor without_scope(asio::any_io_executor ex) {
-    if (auto* s = ex.target<muster::detail::io_scope_executor>()) return s->get_inner_executor();
-    if (auto* s = ex.target<muster::detail::any_scope_executor>()) return s->get_inner_executor();
-    return ex;
-}
-
 }  // namespace
 
 client::client(asio::any_io_executor ex, http::options o) {
     o.validate();
-    state_ = std::make_shared<state>(without_scope(std::move(ex)), std::move(o));
+    state_ = std::make_shared<state>(muster::without_scope(ex), std::move(o));
     configure_proxies(*state_);
 }
 

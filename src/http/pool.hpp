@@ -17,7 +17,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/system/error_code.hpp>
 
-#include <muster/core/detail/collector.hpp>
+#include <muster/core/detail/waiter.hpp>
 
 #include "client_state.hpp"
 

@@ -17,6 +17,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <muster/lambda/events/base64.hpp>
 #include <muster/version.hpp>
 
 namespace muster::lambda::detail {
@@ -25,6 +26,16 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
+
+namespace {
+/// The error's type, beside its document (or in the stream's trailers).
+constexpr std::string_view error_type_header = "Lambda-Runtime-Function-Error-Type";
+
+// Not written inline in a co_await: GCC 12 rejects the braced list there.
+std::vector<header> error_headers(const error_report& e) {
+    return {{std::string(error_type_header), e.type}};
+}
+}  // namespace
 
 std::string endpoint::target(std::string_view path) const {
     std::string t = prefix;
@@ -107,6 +118,14 @@ std::string encode_path_segment(std::string_view segment) {
     return out;
 }
 
+std::string response_path(std::string_view request_id) {
+    return "/2018-06-01/runtime/invocation/" + encode_path_segment(request_id) + "/response";
+}
+
+std::string error_path(std::string_view request_id) {
+    return "/2018-06-01/runtime/invocation/" + encode_path_segment(request_id) + "/error";
+}
+
 runtime_api_client::runtime_api_client(asio::any_io_executor ex, endpoint ep)
     : endpoint_(std::move(ep)), stream_(std::move(ex)) {}
 
@@ -176,15 +195,16 @@ http_response runtime_api_client::release(http::response_parser<http::string_bod
     return response;
 }
 
-asio::awaitable<void> runtime_api_client::begin_stream(std::string path, std::string content_type,
-                                                       std::vector<header> headers,
-                                                       std::string trailer_names) {
-    http::request<http::empty_body> request(http::verb::post, endpoint_.target(path), 11);
+asio::awaitable<void> runtime_api_client::begin_response_stream(std::string request_id,
+                                                                std::string content_type) {
+    http::request<http::empty_body> request(http::verb::post,
+                                            endpoint_.target(response_path(request_id)), 11);
     request.set(http::field::host, endpoint_.host + ":" + endpoint_.port);
     request.set(http::field::user_agent, "muster/" MUSTER_VERSION_STRING);
     request.set(http::field::content_type, content_type);
-    for (auto& h : headers) request.set(h.name, h.value);
-    if (!trailer_names.empty()) request.set(http::field::trailer, trailer_names);
+    request.set("Lambda-Runtime-Function-Response-Mode", "streaming");
+    request.set(http::field::trailer,
+                "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body");
     request.keep_alive(true);
     request.chunked(true);
 
@@ -213,9 +233,13 @@ asio::awaitable<void> runtime_api_client::write_chunk(std::string bytes) {
     }
 }
 
-asio::awaitable<http_response> runtime_api_client::finish_stream(std::vector<header> trailers) {
+asio::awaitable<http_response> runtime_api_client::finish_response_stream(
+    std::optional<error_report> failure) {
     http::fields fields;
-    for (auto& t : trailers) fields.set(t.name, t.value);
+    if (failure) {
+        fields.set(error_type_header, failure->type);
+        fields.set("Lambda-Runtime-Function-Error-Body", base64_encode(error_body(*failure)));
+    }
     try {
         co_await asio::async_write(stream_, http::make_chunk_last(fields), asio::use_awaitable);
         co_return co_await read_answer();
@@ -236,6 +260,23 @@ asio::awaitable<http_response> runtime_api_client::next() {
     http::request<http::string_body> request(
         http::verb::get, endpoint_.target("/2018-06-01/runtime/invocation/next"), 11);
     co_return co_await exchange(std::move(request));
+}
+
+asio::awaitable<http_response> runtime_api_client::post_response(std::string request_id,
+                                                                 std::string body,
+                                                                 std::string content_type) {
+    co_return co_await post(response_path(request_id), std::move(body), std::move(content_type));
+}
+
+asio::awaitable<http_response> runtime_api_client::post_error(std::string request_id,
+                                                              error_report error) {
+    co_return co_await post(error_path(request_id), error_body(error), "application/json",
+                            error_headers(error));
+}
+
+asio::awaitable<http_response> runtime_api_client::post_init_error(error_report error) {
+    co_return co_await post(std::string(init_error_path), error_body(error), "application/json",
+                            error_headers(error));
 }
 
 asio::awaitable<http_response> runtime_api_client::post(std::string path, std::string body,

@@ -17,6 +17,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "error_report.hpp"
+
 namespace muster::lambda::detail {
 
 /// Where the Runtime API listens, parsed from `AWS_LAMBDA_RUNTIME_API`:
@@ -45,8 +47,15 @@ struct header {
     std::string value;
 };
 
+/// The Runtime API's routes (below the endpoint's prefix), as log lines
+/// name them.
+std::string response_path(std::string_view request_id);
+std::string error_path(std::string_view request_id);
+inline constexpr std::string_view init_error_path = "/2018-06-01/runtime/init/error";
+
 /// A keep-alive connection to the Runtime API, opened on first use and
-/// reopened after the server closes it.
+/// reopened after the server closes it. One call per route; each returns
+/// the server's answer, whatever its status.
 ///
 /// Errors: `boost::system::system_error` when the server cannot be reached
 /// or answers with something that is not HTTP. A request on a reused
@@ -58,30 +67,39 @@ class runtime_api_client {
 
     /// `GET /2018-06-01/runtime/invocation/next`: long-polls, never times out.
     boost::asio::awaitable<http_response> next();
-    /// `POST` `body` to `path` (below the prefix).
-    boost::asio::awaitable<http_response> post(std::string path, std::string body,
-                                               std::string content_type,
-                                               std::vector<header> headers = {});
+    /// `POST /2018-06-01/runtime/invocation/{request_id}/response`.
+    boost::asio::awaitable<http_response> post_response(std::string request_id, std::string body,
+                                                        std::string content_type);
+    /// `POST /2018-06-01/runtime/invocation/{request_id}/error`: `error`'s
+    /// document, its type in `Lambda-Runtime-Function-Error-Type`.
+    boost::asio::awaitable<http_response> post_error(std::string request_id, error_report error);
+    /// `POST /2018-06-01/runtime/init/error`, as `post_error`.
+    boost::asio::awaitable<http_response> post_init_error(error_report error);
 
-    /// Starts a streamed `POST` to `path`: sends the request's head with
-    /// `Transfer-Encoding: chunked`, `headers` and a `Trailer` header
-    /// announcing `trailer_names`. The body follows with `write_chunk` and
-    /// ends with `finish_stream`; nothing else may use the connection
+    /// Starts a streamed `POST .../invocation/{request_id}/response`: sends
+    /// the request's head with `Transfer-Encoding: chunked`, the streaming
+    /// response mode and a `Trailer` header announcing the error trailers.
+    /// The body follows with `write_chunk` and ends with
+    /// `finish_response_stream`; nothing else may use the connection
     /// meanwhile. A reused connection that fails here is replaced once.
-    boost::asio::awaitable<void> begin_stream(std::string path, std::string content_type,
-                                              std::vector<header> headers,
-                                              std::string trailer_names);
+    boost::asio::awaitable<void> begin_response_stream(std::string request_id,
+                                                       std::string content_type);
     /// Sends `bytes` (not empty) as one chunk; completes once the socket
     /// has them.
     boost::asio::awaitable<void> write_chunk(std::string bytes);
-    /// Sends the last chunk with `trailers` and reads the answer.
-    boost::asio::awaitable<http_response> finish_stream(std::vector<header> trailers);
+    /// Sends the last chunk, with `failure` as the error trailers when
+    /// there is one, and reads the answer.
+    boost::asio::awaitable<http_response> finish_response_stream(
+        std::optional<error_report> failure);
     /// Drops the connection (a stream that cannot be finished).
     void abandon_stream();
 
     const endpoint& where() const noexcept { return endpoint_; }
 
   private:
+    boost::asio::awaitable<http_response> post(std::string path, std::string body,
+                                               std::string content_type,
+                                               std::vector<header> headers = {});
     boost::asio::awaitable<http_response> exchange(
         boost::beast::http::request<boost::beast::http::string_body> request);
     boost::asio::awaitable<void> connect();

@@ -911,7 +911,7 @@ boost::asio::awaitable<std::string> process_pool::run(std::string function, std:
     asio::any_io_executor io = co_await asio::this_coro::executor;
     auto task = std::make_shared<detail::pool_task>(pool->executor(), std::move(function),
                                                     std::move(input));
-    task->deadline = detail::deadline_of(io);
+    task->deadline = muster::deadline_of(io);
     // Named, not a temporary in the co_await expression (GCC 12).
     detail::initiate_run init{std::move(pool), std::move(task), std::move(io)};
     co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&,

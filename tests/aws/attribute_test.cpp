@@ -23,6 +23,17 @@ TEST(AttributeTest, BuildersWriteDynamoDbsAttributeValueForm) {
               R"("map":{"M":{"k":{"N":"1e3"}}}})");
 }
 
+TEST(AttributeTest, AnyIntegerIsANumberExactly) {
+    // `attr::n(640)` is what a user writes: an int must not be ambiguous
+    // between the int64 and double builders.
+    EXPECT_EQ(json::serialize(attr::n(640)), R"({"N":"640"})");
+    EXPECT_EQ(json::serialize(attr::n(short{-3})), R"({"N":"-3"})");
+    EXPECT_EQ(json::serialize(attr::n(std::size_t{20480})), R"({"N":"20480"})");
+    EXPECT_EQ(json::serialize(attr::n(std::uint64_t{18446744073709551615u})),
+              R"({"N":"18446744073709551615"})");
+    EXPECT_EQ(json::serialize(attr::n(2.5f)), R"({"N":"2.5"})");
+}
+
 TEST(AttributeTest, ReadersReturnNothingForAMissingOrOtherType) {
     json::object item{{"pk", attr::s("a")}, {"n", attr::n(std::int64_t{-7})}};
     EXPECT_EQ(attr::get_string(item, "pk"), "a");

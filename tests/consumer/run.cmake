@@ -106,6 +106,9 @@ if(MODE STREQUAL "find_package")
     find_program(co_await_consumer muster_co_await_consumer
         PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
     run_step("run the co_await consumer" ${co_await_consumer})
+    find_program(header_examples muster_header_examples
+        PATHS ${build_dir} ${build_dir}/${CONFIG} NO_DEFAULT_PATH NO_CACHE REQUIRED)
+    run_step("run the header examples (process_pool.hpp's)" ${header_examples})
 
     # muster::core alone, with OpenSSL and zlib made unfindable: finding the
     # core must not need what only the compiled components need.

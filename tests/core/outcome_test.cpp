@@ -184,4 +184,30 @@ TEST(OutcomeTest, StatusNamesPrint) {
     EXPECT_EQ(os.str(), "timed_out");
 }
 
+TEST(OutcomeTest, WithErrorHoldsTheStatusAndTheError) {
+    auto o = muster::outcome<int>::with_error(
+        status::not_started, std::make_exception_ptr(muster::not_started_error("skipped")));
+    EXPECT_EQ(o.status(), status::not_started);
+    EXPECT_FALSE(o.ok());
+    EXPECT_EQ(o.message(), "skipped");
+    EXPECT_EQ(o.attempts(), 0u);
+    EXPECT_EQ(o.get_if(), nullptr);
+    EXPECT_THROW(o.value(), muster::not_started_error);
+
+    auto v = muster::outcome<void>::with_error(status::failed,
+                                               std::make_exception_ptr(std::runtime_error("boom")));
+    EXPECT_EQ(v.status(), status::failed);
+    EXPECT_EQ(v.message(), "boom");
+    EXPECT_THROW(v.value(), std::runtime_error);
+}
+
+TEST(OutcomeTest, WithErrorRejectsOkAndAMissingError) {
+    auto e = std::make_exception_ptr(std::runtime_error("boom"));
+    EXPECT_THROW(muster::outcome<int>::with_error(status::ok, e), std::invalid_argument);
+    EXPECT_THROW(muster::outcome<int>::with_error(status::failed, nullptr), std::invalid_argument);
+    EXPECT_THROW(muster::outcome<void>::with_error(status::ok, e), std::invalid_argument);
+    EXPECT_THROW(muster::outcome<void>::with_error(status::cancelled, nullptr),
+                 std::invalid_argument);
+}
+
 }  // namespace

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -81,6 +82,35 @@ TEST(RootScopeTest, LedgerRecordsEveryTaskOfNestedCollections) {
     EXPECT_EQ(stats.retries, 1u);
     EXPECT_EQ(stats.latencies.size(), 3u);
     EXPECT_EQ(scope.ledger().pending_work(), 0u);
+}
+
+TEST(RootScopeTest, StatsOfTwoScopesAdd) {
+    muster::task_stats handler;
+    handler.by_status[static_cast<std::size_t>(status::ok)] = 2;
+    handler.by_status[static_cast<std::size_t>(status::failed)] = 1;
+    handler.retries = 3;
+    handler.latencies = {1ms, 2ms, 3ms};
+    muster::task_stats after;
+    after.by_status[static_cast<std::size_t>(status::ok)] = 1;
+    after.by_status[static_cast<std::size_t>(status::timed_out)] = 1;
+    after.retries = 1;
+    after.latencies = {4ms, 5ms};
+
+    handler += after;
+    EXPECT_EQ(handler.count(status::ok), 3u);
+    EXPECT_EQ(handler.count(status::failed), 1u);
+    EXPECT_EQ(handler.count(status::timed_out), 1u);
+    EXPECT_EQ(handler.total(), 5u);
+    EXPECT_EQ(handler.retries, 4u);
+    const std::vector<muster::clock::duration> in_order{1ms, 2ms, 3ms, 4ms, 5ms};
+    EXPECT_EQ(handler.latencies, in_order);
+
+    handler += handler;  // doubling itself reads what it had before
+    EXPECT_EQ(handler.total(), 10u);
+    EXPECT_EQ(handler.retries, 8u);
+    ASSERT_EQ(handler.latencies.size(), 10u);
+    EXPECT_EQ(handler.latencies[5], 1ms);
+    EXPECT_EQ(handler.latencies[9], 5ms);
 }
 
 TEST(RootScopeTest, TasksInheritTheRootDeadline) {
@@ -232,6 +262,66 @@ TEST(RootScopeTest, NoTraceIdOutsideARootOrWithoutOne) {
     asio::co_spawn(none.executor(io.get_executor()), read, asio::detached);
     io.run();
     EXPECT_EQ(seen, (std::vector<std::string>{"", ""}));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(RootScopeTest, ExecutorQueriesReadTheScopeOfTheExecutorTheyAreGiven) {
+    asio::io_context io;
+    const auto deadline = clock::now() + 10s;
+    muster::root_scope scope(deadline, "Root=1-q");
+    const asio::any_io_executor ex = scope.executor(io.get_executor());
+    EXPECT_EQ(muster::deadline_of(ex), deadline);
+    EXPECT_EQ(muster::trace_id_of(ex), "Root=1-q");
+    // Inside a task: the nested scope a task_timeout opens keeps the root's
+    // trace id and takes the earlier deadline.
+    std::vector<clock::time_point> deadlines;
+    std::vector<std::string> ids;
+    run_in(scope, io, [&deadlines, &ids]() -> asio::awaitable<void> {
+        muster::options o;
+        o.task_timeout = 1s;
+        auto read = [&deadlines, &ids]() -> asio::awaitable<void> {
+            auto ex = co_await asio::this_coro::executor;
+            deadlines.push_back(muster::deadline_of(ex));
+            ids.emplace_back(muster::trace_id_of(ex));
+        };
+        auto [r] = co_await muster::gather(o, read());
+        r.value();
+    });
+    ASSERT_EQ(deadlines.size(), 1u);
+    EXPECT_LT(deadlines[0], deadline);
+    EXPECT_EQ(ids, (std::vector<std::string>{"Root=1-q"}));
+}
+
+TEST(RootScopeTest, ExecutorQueriesOfAnExecutorWithoutScope) {
+    asio::io_context io;
+    const asio::any_io_executor ex = io.get_executor();
+    EXPECT_EQ(muster::deadline_of(ex), clock::time_point::max());
+    EXPECT_EQ(muster::trace_id_of(ex), "");
+    EXPECT_EQ(muster::without_scope(ex), ex);
+    muster::root_scope no_deadline;
+    EXPECT_EQ(muster::deadline_of(no_deadline.executor(io.get_executor())),
+              clock::time_point::max());
+}
+
+TEST(RootScopeTest, WorkOnAnExecutorWithoutScopeIsNeitherCountedNorDropped) {
+    asio::io_context io;
+    muster::root_scope scope(clock::now() + 10s, "Root=1-w");
+    const asio::any_io_executor scoped = scope.executor(io.get_executor());
+    const asio::any_io_executor bare = muster::without_scope(scoped);
+    EXPECT_EQ(bare, asio::any_io_executor(io.get_executor()));
+    EXPECT_EQ(muster::deadline_of(bare), clock::time_point::max());
+    EXPECT_EQ(muster::trace_id_of(bare), "");
+
+    auto fired = std::make_shared<bool>(false);
+    auto timer = std::make_shared<asio::steady_timer>(bare, 5ms);
+    timer->async_wait([timer, fired](boost::system::error_code) { *fired = true; });
+    EXPECT_EQ(scope.ledger().pending_work(), 0u) << "the wait is not the scope's work";
+    scope.ledger().close();
+    io.run();
+    EXPECT_TRUE(*fired) << "the scope's end does not drop it";
 }
 
 }  // namespace

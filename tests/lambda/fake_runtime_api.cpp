@@ -200,6 +200,11 @@ void fake_runtime_api::serve(tcp::socket& socket) {
                 else if (answered_[id]++ > 0) status = 403;
                 else status = 202;
             }
+            if (*status == 0) {  // The connection is lost before the answer.
+                lock.unlock();
+                socket.shutdown(tcp::socket::shutdown_both, ec);
+                return;
+            }
             res.result(static_cast<unsigned>(*status));
             if (*status != 202) res.body() = R"({"errorMessage":"scripted answer"})";
         } else {

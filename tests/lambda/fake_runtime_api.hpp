@@ -64,7 +64,7 @@ class fake_runtime_api {
     void enqueue(scripted_invocation inv);
 
     /// Overrides the status of a POST (return `std::nullopt` for the
-    /// platform's answer).
+    /// platform's answer, 0 to close the connection without answering).
     void set_post_status(std::function<std::optional<int>(const recorded_request&)> fn);
     /// Overrides the status of `/next` (e.g. 500).
     void set_next_status(std::optional<int> status);

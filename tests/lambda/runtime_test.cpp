@@ -326,6 +326,39 @@ TEST_F(RuntimeTest, RefusedPostsAreLoggedAndTheLoopGoesOn) {
     EXPECT_NE(err.find("403: the invocation was already answered"), std::string::npos) << err;
 }
 
+TEST_F(RuntimeTest, PostThatLosesItsConnectionIsRetriedWithTheBackoff) {
+    int dropped = 0;  // read under the server's lock
+    api.set_post_status([&dropped](const recorded_request& r) -> std::optional<int> {
+        if (r.target.find("/r1/") != std::string::npos && dropped < 3) {
+            ++dropped;
+            return 0;
+        }
+        return std::nullopt;
+    });
+    // On a manual clock the backoff is instant and its schedule exact.
+    auto fn = start("echo", {{"MUSTER_TEST_MANUAL_CLOCK", "1"}});
+    api.enqueue(event("r1"));
+    api.enqueue(event("r2"));
+    // r2 is handed out only once r1's post went through.
+    ASSERT_TRUE(api.wait_for_answer("r2")) << fn->err();
+    const auto r1_posts = api.wait_for(4, [](const recorded_request& r) {
+        return r.method == "POST" && r.target.find("/r1/") != std::string::npos;
+    });
+    EXPECT_EQ(r1_posts.size(), 4u) << "three lost, the fourth answered\n" << fn->err();
+    const std::string err = fn->err();
+    // The client resends once on a fresh connection by itself when a reused
+    // one fails; the third drop is the backoff's second retry.
+    const std::string failed = "posting to /2018-06-01/runtime/invocation/r1/response failed (";
+    const auto first = err.find(failed);
+    ASSERT_NE(first, std::string::npos) << err;
+    const auto second = err.find(failed, first + 1);
+    ASSERT_NE(second, std::string::npos) << err;
+    EXPECT_NE(err.find("retrying in 20 ms", first), std::string::npos) << err;
+    EXPECT_NE(err.find("retrying in 80 ms", second), std::string::npos) << err;
+    EXPECT_EQ(err.find(failed, second + 1), std::string::npos) << err;
+    EXPECT_EQ(err.find("could not post"), std::string::npos) << err;
+}
+
 TEST_F(RuntimeTest, ServerErrorOnResponseEndsTheRuntime) {
     api.set_post_status([](const recorded_request&) -> std::optional<int> { return 500; });
     auto fn = start("echo");

@@ -2,6 +2,7 @@
 /// `muster::aws::attr`: DynamoDB attribute values as Boost.JSON objects.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,11 +23,22 @@
 /// @endcode
 namespace muster::aws::attr {
 
+/// An integral type other than `bool`.
+template <class T>
+concept integer = std::integral<T> && !std::same_as<T, bool>;
+
 boost::json::object s(std::string_view value);
 boost::json::object n(std::int64_t value);
 boost::json::object n(double value);
 /// A number given as DynamoDB's decimal text (up to 38 digits).
 boost::json::object n_text(std::string_view number);
+/// Any other integer (`attr::n(640)`, `attr::n(v.size())`), exactly: an
+/// `int` would otherwise be ambiguous between the two above, and a
+/// `std::uint64_t` over 2^63 would not fit the first. `bool` is `boolean`.
+template <integer Integer>
+boost::json::object n(Integer value) {
+    return n_text(std::to_string(value));
+}
 /// Binary data, base64-encoded for the wire.
 boost::json::object b(std::string_view bytes);
 boost::json::object boolean(bool value);

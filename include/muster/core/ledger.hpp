@@ -33,6 +33,22 @@ struct task_stats {
         for (std::size_t c : by_status) n += c;
         return n;
     }
+
+    /// Adds `other`'s tasks to these: counts and retries summed, its
+    /// latencies after these ones (two scopes of one invocation, say, the
+    /// handler's and its after-response work's).
+    ///
+    /// @code
+    /// muster::task_stats all = handler_scope.ledger().stats();
+    /// all += after_scope.ledger().stats();
+    /// @endcode
+    task_stats& operator+=(const task_stats& other) {
+        if (&other == this) return *this += task_stats(other);  // insert may not read itself
+        for (std::size_t i = 0; i < status_count; ++i) by_status[i] += other.by_status[i];
+        retries += other.retries;
+        latencies.insert(latencies.end(), other.latencies.begin(), other.latencies.end());
+        return *this;
+    }
 };
 
 /// What a root scope (an invocation, say) knows about the work done in it.

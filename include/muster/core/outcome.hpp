@@ -5,6 +5,7 @@
 #include <chrono>
 #include <exception>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -76,6 +77,16 @@ class outcome_base {
     unsigned attempts() const noexcept { return attempts_; }
 
   protected:
+    /// What `with_error` checks and sets.
+    void set_error(muster::status s, std::exception_ptr e) {
+        if (s == muster::status::ok || !e) {
+            throw std::invalid_argument(
+                "muster::outcome::with_error: the status must not be ok and the error must be set");
+        }
+        status_ = s;
+        error_ = std::move(e);
+    }
+
     void rethrow_if_not_ok() const {
         if (ok()) return;
         if (error_) std::rethrow_exception(error_);
@@ -112,6 +123,24 @@ class outcome : public detail::outcome_base {
     using value_type = T;
 
     outcome() = default;
+
+    /// An outcome that ended without a value: status `s` with `error`, no
+    /// timings and no attempts. For code that reports work it never ran, or
+    /// ran by other means, alongside outcomes from a collection (an item a
+    /// batch skipped, a result read from elsewhere).
+    ///
+    /// Errors: `std::invalid_argument` when `s` is `ok` or `error` is null.
+    ///
+    /// @code
+    /// auto o = muster::outcome<int>::with_error(
+    ///     muster::status::not_started,
+    ///     std::make_exception_ptr(muster::not_started_error("skipped: duplicate")));
+    /// @endcode
+    static outcome with_error(muster::status s, std::exception_ptr error) {
+        outcome o;
+        o.set_error(s, std::move(error));
+        return o;
+    }
 
     /// The value. Throws the outcome's error when the status is not `ok`: the
     /// task's own exception for `failed`, a `task_error` otherwise.
@@ -152,6 +181,15 @@ template <>
 class outcome<void> : public detail::outcome_base {
   public:
     using value_type = void;
+
+    /// An outcome with status `s` and `error`, as `outcome<T>::with_error`.
+    ///
+    /// Errors: `std::invalid_argument` when `s` is `ok` or `error` is null.
+    static outcome with_error(muster::status s, std::exception_ptr error) {
+        outcome o;
+        o.set_error(s, std::move(error));
+        return o;
+    }
 
     /// Returns when `ok`; otherwise throws the outcome's error.
     void value() const { rethrow_if_not_ok(); }

@@ -50,10 +50,8 @@ void tag_invoke(boost::json::value_from_tag, boost::json::value& v, const batch_
 namespace detail {
 
 outcome<void> not_run(std::string why) {
-    outcome<void> o;
-    muster::detail::outcome_access::set_error(
-        o, status::not_started, std::make_exception_ptr(not_started_error(std::move(why))));
-    return o;
+    return outcome<void>::with_error(status::not_started,
+                                     std::make_exception_ptr(not_started_error(std::move(why))));
 }
 
 namespace {
