@@ -137,6 +137,12 @@ std::string format_ms(std::chrono::microseconds d) {
     return buf;
 }
 
+std::string seconds_text(std::chrono::milliseconds d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(d.count()) / 1000.0);
+    return buf;
+}
+
 }  // namespace detail
 }  // namespace muster::emulator
 

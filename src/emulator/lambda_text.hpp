@@ -36,4 +36,7 @@ std::string error_type_of(std::string_view text);
 // 1234.5 µs → "1.23"
 std::string format_ms(std::chrono::microseconds d);
 
+// 1500 ms → "1.50", as in "Task timed out after 1.50 seconds"
+std::string seconds_text(std::chrono::milliseconds d);
+
 }  // namespace muster::emulator::detail
