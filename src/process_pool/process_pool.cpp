@@ -46,9 +46,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <muster/core/cpu_pool.hpp>
 #include <muster/core/detail/held_handler.hpp>
 #include <muster/core/errors.hpp>
-#include <muster/core/offload.hpp>
 #include <muster/core/scope.hpp>
 
 #include "protocol.hpp"
