@@ -172,6 +172,7 @@ class collector {
         unsigned attempts = 0;
         lane_stop stopping = lane_stop::none;
         bool running = false;
+        bool in_runner = false;  ///< A runner coroutine owns the lane (see `run_lane`).
     };
 
     collector(asio::any_io_executor ex, options opts, bool streaming)
@@ -325,15 +326,30 @@ class collector {
     /// Starts task `a` now; the caller checked `can_admit`.
     void launch(admission<T>&& a) {
         const auto now = this->now();
+        if (!admit_error(a, now)) return;
+        lane& l = acquire_lane();
+        prepare_lane(l, a, now);
+        if (a.first) {
+            spawn(l, std::move(*a.first), clock::duration::zero());
+        } else {
+            relaunch(l, clock::duration::zero());
+        }
+    }
+
+    /// Opens task `a`'s timings (and span); records it at once and returns
+    /// false when the source failed to make it.
+    bool admit_error(admission<T>& a, clock::time_point now) {
         outcome<T>& o = slot(a.index);
         outcome_access::times(o).started = now;
         if (recorder_) open_span(a.index, o);
-        if (a.error) {
-            outcome_access::set_attempts(o, 1);
-            finish_without_lane(a.index, status::failed, std::move(a.error), now);
-            return;
-        }
-        lane& l = acquire_lane();
+        if (!a.error) return true;
+        outcome_access::set_attempts(o, 1);
+        finish_without_lane(a.index, status::failed, std::move(a.error), now);
+        return false;
+    }
+
+    /// Gives lane `l` to task `a`, admitted at `now`.
+    void prepare_lane(lane& l, admission<T>& a, clock::time_point now) {
         l.index = a.index;
         l.attempts = 0;
         l.stopping = lane_stop::none;
@@ -347,11 +363,6 @@ class collector {
             expiries_.push_back({&l, l.generation});
         } else {
             l.expiry = clock::time_point::max();
-        }
-        if (a.first) {
-            spawn(l, std::move(*a.first), clock::duration::zero());
-        } else {
-            relaunch(l, clock::duration::zero());
         }
     }
 
@@ -383,6 +394,94 @@ class collector {
         lane* l;
         void operator()(std::exception_ptr e) { self->attempt_done(*l, std::move(e), nullptr); }
     };
+    struct on_runner_done {
+        collector* self;
+        lane* l;
+        void operator()(const std::exception_ptr&) { self->runner_done(*l); }
+    };
+
+    /// Tasks a runner takes in a row before it lets the event loop run other
+    /// work: a runner whose tasks never suspend would otherwise hold the
+    /// thread for the whole collection.
+    static constexpr unsigned runner_turn = 64;
+
+    /// A lane's runner: awaits the lane's task, records it, and while the
+    /// collection can admit and the source has a task ready, takes the next
+    /// one into the same lane. One co_spawn (and one cancellation slot) per
+    /// runner instead of per task; a task awaited in a coroutine costs its
+    /// frame and nothing else. The lane's signal reaches the awaited task
+    /// through the runner's cancellation state, which is reset between
+    /// tasks, so every task starts as it would in a co_spawn of its own.
+    /// Only for tasks that share the collection's executor and run once
+    /// (no task_timeout, no recorder, no retry).
+    static task<void> run_lane(collector* self, lane* l, task<T> t) {
+        for (unsigned n = 1;; ++n) {
+            std::exception_ptr e;
+            std::optional<std::conditional_t<std::is_void_v<T>, char, spawned_t<T>>> v;
+            try {
+                if constexpr (std::is_void_v<T>) {
+                    co_await std::move(t);
+                } else {
+                    v.emplace(co_await std::move(t));
+                }
+            } catch (...) {
+                e = std::current_exception();
+            }
+            if constexpr (std::is_void_v<T>) {
+                self->attempt_done(*l, std::move(e), nullptr);
+            } else {
+                self->attempt_done(*l, std::move(e), v ? &*v : nullptr);
+            }
+            if (!self->can_admit()) break;
+            if (n % runner_turn == 0 || std::exchange(self->reader_woken_, false)) {
+                // Lets a reader woken by this result act on it (cancel, say)
+                // before the next task starts, as it could when every task
+                // completed through a handler of its own. The lane is not
+                // running here, so no stop() can cancel this wait.
+                co_await asio::post(self->child_ex_, asio::use_awaitable);
+            }
+            std::optional<task<T>> next = self->next_for_lane(*l);
+            if (!next) break;
+            t = std::move(*next);
+            co_await asio::this_coro::reset_cancellation_state();
+            co_await asio::this_coro::throw_if_cancelled(true);
+        }
+        // The co_spawn that ends the runner must not see a cancellation meant
+        // for its last task.
+        co_await asio::this_coro::reset_cancellation_state();
+    }
+
+    /// The next task for a runner's lane `l`, admitted now, or nothing when
+    /// the collection cannot admit or the source has none ready.
+    std::optional<task<T>> next_for_lane(lane& l) {
+        for (;;) {
+            if (!can_admit()) return std::nullopt;
+            const auto now = this->now();
+            if (deadline_ != clock::time_point::max() && now >= deadline_) {
+                stop(stop_reason::deadline);
+                return std::nullopt;
+            }
+            admission<T> a;
+            if (!take(a)) return std::nullopt;
+            if (!admit_error(a, now)) continue;
+            prepare_lane(l, a, now);
+            ++l.attempts;
+            if (a.first) return std::move(a.first);
+            try {
+                return l.factory();
+            } catch (...) {
+                finish(l, status::failed, std::current_exception(), nullptr);
+            }
+        }
+    }
+
+    /// The runner of `l` has ended (its thread is gone by the next turn).
+    void runner_done(lane& l) {
+        l.in_runner = false;
+        --runners_;
+        if (!l.running) quarantine_.push_back(&l);
+        schedule_pump();
+    }
 
     /// Opens the trace span of task `index`, which is being admitted.
     void open_span(std::size_t index, const outcome<T>& o) {
@@ -407,6 +506,15 @@ class collector {
                   : l.expiry == clock::time_point::max() ? child_ex_
                                                          : with_deadline(child_ex_, l.expiry);
         if (delay > clock::duration::zero()) t = after_delay<T>(delay, std::move(t));
+        if (!recorder_ && l.expiry == clock::time_point::max() && !retrying()) {
+            // Every task of the lane would run on the same executor: one
+            // runner coroutine takes them in turn (see run_lane).
+            l.in_runner = true;
+            ++runners_;
+            asio::co_spawn(child_ex_, run_lane(this, &l, std::move(t)),
+                           asio::bind_cancellation_slot(l.signal.slot(), on_runner_done{this, &l}));
+            return;
+        }
         if constexpr (std::is_void_v<T>) {
             asio::co_spawn(
                 ex, std::move(t),
@@ -502,7 +610,7 @@ class collector {
         l.factory = nullptr;
         l.last_error = nullptr;
         --in_flight_;
-        quarantine_.push_back(&l);
+        if (!l.in_runner) quarantine_.push_back(&l);
         record_finished(l.index, s);
     }
 
@@ -521,6 +629,7 @@ class collector {
         ++counts_[static_cast<std::size_t>(s)];
         if (streaming_) {
             ready_.push_back(index);
+            if (consumer_.waiting()) reader_woken_ = true;
             consumer_.wake();
         }
         apply_policy(s);
@@ -588,7 +697,7 @@ class collector {
     void arm_timer() {
         // The timer only ever stops running work; with nothing running (or
         // about to), a pending deadline must not keep the collection alive.
-        if (done_ || (in_flight_ == 0 && retries_.empty() && !busy())) return;
+        if (done_ || (in_flight_ == 0 && runners_ == 0 && retries_.empty() && !busy())) return;
         clock::time_point next = stop_ == stop_reason::none ? deadline_ : clock::time_point::max();
         while (!expiries_.empty()) {
             auto [l, gen] = expiries_.front();
@@ -624,7 +733,10 @@ class collector {
     }
 
     void check_done() {
-        if (done_ || in_flight_ > 0 || !retries_.empty() || pump_scheduled_ || busy()) return;
+        if (done_ || in_flight_ > 0 || runners_ > 0 || !retries_.empty() || pump_scheduled_ ||
+            busy()) {
+            return;
+        }
         if (stop_ == stop_reason::none && !exhausted()) return;
         if (timer_waits_ > 0) {
             timer_->cancel();  // its handler schedules the pump that ends us
@@ -698,10 +810,12 @@ class collector {
         static_cast<std::minstd_rand::result_type>(clock::now().time_since_epoch().count())};
     waiter done_waiter_;
     std::size_t in_flight_ = 0;
+    std::size_t runners_ = 0;  ///< Runner coroutines not yet ended.
     int timer_waits_ = 0;
     stop_reason stop_ = stop_reason::none;
     bool streaming_;
     bool pump_scheduled_ = false;
+    bool reader_woken_ = false;  ///< A result woke the reader; runners let it run first.
     bool done_ = false;
 };
 
