@@ -172,7 +172,9 @@ class collector {
         unsigned attempts = 0;
         lane_stop stopping = lane_stop::none;
         bool running = false;
-        bool in_runner = false;  ///< A runner coroutine owns the lane (see `run_lane`).
+        bool in_runner = false;         ///< A runner coroutine owns the lane (see `run_lane`).
+        held_handler<void()> wake;      ///< The lane's idle runner, parked (see `park`).
+        std::optional<task<T>> handed;  ///< The task `launch` handed to the idle runner.
     };
 
     collector(asio::any_io_executor ex, options opts, bool streaming)
@@ -327,6 +329,16 @@ class collector {
     void launch(admission<T>&& a) {
         const auto now = this->now();
         if (!admit_error(a, now)) return;
+        if (!idle_.empty() && a.first) {
+            // An idle runner takes the task at once, as a co_spawn would.
+            lane& l = *idle_.back();
+            idle_.pop_back();
+            prepare_lane(l, a, now);
+            ++l.attempts;
+            l.handed = std::move(a.first);
+            l.wake.take()();
+            return;
+        }
         lane& l = acquire_lane();
         prepare_lane(l, a, now);
         if (a.first) {
@@ -441,7 +453,15 @@ class collector {
                 co_await asio::post(self->child_ex_, asio::use_awaitable);
             }
             std::optional<task<T>> next = self->next_for_lane(*l);
-            if (!next) break;
+            if (!next) {
+                // A group's body may spawn more: wait for launch to hand one
+                // over rather than end and have it co_spawn a new runner.
+                if (!self->may_hand_more()) break;
+                co_await self->park(*l, asio::use_awaitable);
+                if (!l->handed) break;
+                next = std::move(l->handed);
+                l->handed.reset();
+            }
             t = std::move(*next);
             co_await asio::this_coro::reset_cancellation_state();
             co_await asio::this_coro::throw_if_cancelled(true);
@@ -449,6 +469,35 @@ class collector {
         // The co_spawn that ends the runner must not see a cancellation meant
         // for its last task.
         co_await asio::this_coro::reset_cancellation_state();
+    }
+
+    /// Whether tasks may be handed to a runner: every task would run on the
+    /// collection's executor, once.
+    bool runs_in_lanes() const noexcept { return !recorder_ && !opts_.task_timeout && !retrying(); }
+
+    /// True when a runner with nothing to take should wait for a task to be
+    /// handed to it: the source may still hand out more (a group's body runs).
+    bool may_hand_more() const { return stop_ == stop_reason::none && !exhausted(); }
+
+    /// Parks the runner of `l` until `launch` hands it a task (`l.handed`)
+    /// or the collection ends (`release_idle`, nothing handed). The lane
+    /// is not running meanwhile, so nothing cancels the wait.
+    template <class Token>
+    auto park(lane& l, Token&& token) {
+        return asio::async_initiate<Token, void()>(
+            [this, &l](auto handler) {
+                l.wake.hold(std::move(handler));
+                idle_.push_back(&l);
+            },
+            token);
+    }
+
+    /// Ends every parked runner (posted, never inline: the collection is
+    /// finishing).
+    void release_idle() {
+        for (lane* l : std::exchange(idle_, {})) {
+            asio::post(ex_, [h = l->wake.take()]() mutable { std::move(h)(); });
+        }
     }
 
     /// The next task for a runner's lane `l`, admitted now, or nothing when
@@ -506,7 +555,7 @@ class collector {
                   : l.expiry == clock::time_point::max() ? child_ex_
                                                          : with_deadline(child_ex_, l.expiry);
         if (delay > clock::duration::zero()) t = after_delay<T>(delay, std::move(t));
-        if (!recorder_ && l.expiry == clock::time_point::max() && !retrying()) {
+        if (runs_in_lanes() && l.expiry == clock::time_point::max()) {
             // Every task of the lane would run on the same executor: one
             // runner coroutine takes them in turn (see run_lane).
             l.in_runner = true;
@@ -697,7 +746,10 @@ class collector {
     void arm_timer() {
         // The timer only ever stops running work; with nothing running (or
         // about to), a pending deadline must not keep the collection alive.
-        if (done_ || (in_flight_ == 0 && runners_ == 0 && retries_.empty() && !busy())) return;
+        // Parked runners run nothing.
+        if (done_ || (in_flight_ == 0 && runners_ == idle_.size() && retries_.empty() && !busy())) {
+            return;
+        }
         clock::time_point next = stop_ == stop_reason::none ? deadline_ : clock::time_point::max();
         while (!expiries_.empty()) {
             auto [l, gen] = expiries_.front();
@@ -733,13 +785,17 @@ class collector {
     }
 
     void check_done() {
-        if (done_ || in_flight_ > 0 || runners_ > 0 || !retries_.empty() || pump_scheduled_ ||
-            busy()) {
+        if (done_ || in_flight_ > 0 || runners_ > idle_.size() || !retries_.empty() ||
+            pump_scheduled_ || busy()) {
             return;
         }
         if (stop_ == stop_reason::none && !exhausted()) return;
         if (timer_waits_ > 0) {
             timer_->cancel();  // its handler schedules the pump that ends us
+            return;
+        }
+        if (!idle_.empty()) {
+            release_idle();  // each runner's end schedules the pump that ends us
             return;
         }
         drain_not_started();
@@ -802,6 +858,7 @@ class collector {
     std::deque<lane> lanes_;
     lane* free_ = nullptr;
     std::vector<lane*> quarantine_;
+    std::vector<lane*> idle_;  ///< Lanes whose runner is parked.
     std::vector<lane*> retries_;
     std::deque<std::pair<lane*, std::uint64_t>> expiries_;
     std::optional<timer> timer_;
