@@ -6,7 +6,8 @@
 //
 // Instructions per task: (Ir at N tasks - Ir at 0 tasks) / N, the same kind
 // run twice (bench/run.sh does not run this; RESULTS.md gives the figures).
-// Kinds: raw, raw_cancellable, gather, gather_deadline, gather_timeout,
+// Kinds: raw, raw_cancellable, raw_wait and gather_wait (tasks waiting 50 ms
+// on a timer), gather, gather_deadline, gather_timeout,
 // lazy, lazy_limit, as_completed, with_group.
 #include <cstdint>
 #include <cstdio>
@@ -25,6 +26,9 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <muster/core/as_completed.hpp>
 #include <muster/core/gather.hpp>
@@ -35,6 +39,13 @@ namespace asio = boost::asio;
 namespace {
 
 asio::awaitable<int> trivial(int i) { co_return i; }
+
+/// Waits 50 ms on a timer, then completes.
+asio::awaitable<int> wait_then_return(int i) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+    co_await timer.async_wait(asio::use_awaitable);
+    co_return i;
+}
 
 template <class Outcomes>
 std::int64_t sum_of(const Outcomes& r) {
@@ -54,7 +65,8 @@ std::int64_t run(asio::awaitable<std::int64_t> main) {
     return sum;
 }
 
-std::int64_t raw(int n, bool cancellable) {
+template <class Make>
+std::int64_t raw(int n, bool cancellable, Make make) {
     asio::io_context io{1};
     std::vector<int> values(static_cast<std::size_t>(n));
     std::vector<asio::cancellation_signal> signals(cancellable ? static_cast<std::size_t>(n) : 0);
@@ -67,10 +79,10 @@ std::int64_t raw(int n, bool cancellable) {
         };
         if (cancellable) {
             asio::co_spawn(
-                io, trivial(i),
+                io, make(i),
                 asio::bind_cancellation_slot(signals[static_cast<std::size_t>(i)].slot(), done));
         } else {
-            asio::co_spawn(io, trivial(i), done);
+            asio::co_spawn(io, make(i), done);
         }
     }
     io.run();
@@ -78,15 +90,15 @@ std::int64_t raw(int n, bool cancellable) {
     return std::accumulate(values.begin(), values.end(), std::int64_t{0});
 }
 
-std::vector<asio::awaitable<int>> tasks_of(int n) {
+std::vector<asio::awaitable<int>> tasks_of(int n, bool wait = false) {
     std::vector<asio::awaitable<int>> tasks;
     tasks.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) tasks.push_back(trivial(i));
+    for (int i = 0; i < n; ++i) tasks.push_back(wait ? wait_then_return(i) : trivial(i));
     return tasks;
 }
 
-asio::awaitable<std::int64_t> gather(int n, muster::options o) {
-    co_return sum_of(co_await muster::gather(tasks_of(n), std::move(o)));
+asio::awaitable<std::int64_t> gather(int n, muster::options o, bool wait = false) {
+    co_return sum_of(co_await muster::gather(tasks_of(n, wait), std::move(o)));
 }
 
 asio::awaitable<std::int64_t> lazy(int n, muster::options o) {
@@ -132,8 +144,10 @@ muster::options with_limit() {
 
 int main(int argc, char** argv) {
     const std::map<std::string, std::function<std::int64_t(int)>> kinds{
-        {"raw", [](int n) { return raw(n, false); }},
-        {"raw_cancellable", [](int n) { return raw(n, true); }},
+        {"raw", [](int n) { return raw(n, false, trivial); }},
+        {"raw_cancellable", [](int n) { return raw(n, true, trivial); }},
+        {"raw_wait", [](int n) { return raw(n, false, wait_then_return); }},
+        {"gather_wait", [](int n) { return run(gather(n, {}, true)); }},
         {"gather", [](int n) { return run(gather(n, {})); }},
         {"gather_deadline", [](int n) { return run(gather(n, with_deadline())); }},
         {"gather_timeout", [](int n) { return run(gather(n, with_timeout())); }},

@@ -9,7 +9,7 @@ build=${BUILD:-build/release}
 n=${1:-20000}
 shift || true
 kinds=("$@")
-[[ ${#kinds[@]} -gt 0 ]] || kinds=(raw raw_cancellable gather gather_deadline gather_timeout lazy lazy_limit as_completed with_group)
+[[ ${#kinds[@]} -gt 0 ]] || kinds=(raw raw_cancellable raw_wait gather_wait gather gather_deadline gather_timeout lazy lazy_limit as_completed with_group)
 prog=$build/bench/core_gather_profile
 [[ -x $prog ]] || { echo "profile.sh: $prog is missing (cmake --build --preset release --target core_gather_profile)" >&2; exit 1; }
 out=$(mktemp -d)

@@ -468,7 +468,10 @@ class collector {
         }
         // The co_spawn that ends the runner must not see a cancellation meant
         // for its last task.
-        co_await asio::this_coro::reset_cancellation_state();
+        const asio::cancellation_state last = co_await asio::this_coro::cancellation_state;
+        if (last.cancelled() != asio::cancellation_type::none) {
+            co_await asio::this_coro::reset_cancellation_state();
+        }
     }
 
     /// Whether tasks may be handed to a runner: every task would run on the
@@ -555,13 +558,18 @@ class collector {
                   : l.expiry == clock::time_point::max() ? child_ex_
                                                          : with_deadline(child_ex_, l.expiry);
         if (delay > clock::duration::zero()) t = after_delay<T>(delay, std::move(t));
-        if (runs_in_lanes() && l.expiry == clock::time_point::max()) {
-            // Every task of the lane would run on the same executor: one
-            // runner coroutine takes them in turn (see run_lane).
+        // Every task of the lane would run on the same executor: one runner
+        // coroutine takes them in turn (see run_lane). Without a limit, a
+        // runner whose task suspended will take nothing more before the
+        // source runs dry, so once one did in this pass, tasks get a
+        // co_spawn of their own and save the runner's frame.
+        if (runs_in_lanes() && l.expiry == clock::time_point::max() &&
+            !(runner_suspended_ && opts_.limit == options::unlimited)) {
             l.in_runner = true;
             ++runners_;
             asio::co_spawn(child_ex_, run_lane(this, &l, std::move(t)),
                            asio::bind_cancellation_slot(l.signal.slot(), on_runner_done{this, &l}));
+            runner_suspended_ = l.running;
             return;
         }
         if constexpr (std::is_void_v<T>) {
@@ -714,6 +722,7 @@ class collector {
     /// retries, admits new tasks, arms the timer, and notices the end.
     void pump() {
         pump_scheduled_ = false;
+        runner_suspended_ = false;
         for (lane* l : quarantine_) {
             l->next_free = free_;
             free_ = l;
@@ -872,7 +881,9 @@ class collector {
     stop_reason stop_ = stop_reason::none;
     bool streaming_;
     bool pump_scheduled_ = false;
-    bool reader_woken_ = false;  ///< A result woke the reader; runners let it run first.
+    bool reader_woken_ = false;
+    bool runner_suspended_ = false;  ///< A runner's task suspended in this pass (see spawn).  ///<
+                                     ///< A result woke the reader; runners let it run first.
     bool done_ = false;
 };
 
