@@ -159,7 +159,9 @@ class collector {
   public:
     /// One running task's place: its cancellation signal and bookkeeping.
     /// Lanes have stable addresses and are reused, but never in the same
-    /// turn of the event loop in which their task finished (see `pump`).
+    /// turn of the event loop in which their task (or, for a lane with a
+    /// runner, their runner) finished (see `pump`): until then the finished
+    /// co_spawn's cancellation handler still sits in the lane's slot.
     struct lane {
         asio::cancellation_signal signal;
         std::size_t index = 0;
@@ -881,9 +883,8 @@ class collector {
     stop_reason stop_ = stop_reason::none;
     bool streaming_;
     bool pump_scheduled_ = false;
-    bool reader_woken_ = false;
-    bool runner_suspended_ = false;  ///< A runner's task suspended in this pass (see spawn).  ///<
-                                     ///< A result woke the reader; runners let it run first.
+    bool reader_woken_ = false;      ///< A result woke the reader; runners let it run first.
+    bool runner_suspended_ = false;  ///< A runner's task suspended in this pass (see spawn).
     bool done_ = false;
 };
 
