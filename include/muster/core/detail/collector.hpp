@@ -98,7 +98,9 @@ class collector {
   public:
     /// One running task's place: its cancellation signal and bookkeeping.
     /// Lanes have stable addresses and are reused, but never in the same
-    /// turn of the event loop in which their task finished (see `pump`).
+    /// turn of the event loop in which their task (or, for a lane with a
+    /// runner, their runner) finished (see `pump`): until then the finished
+    /// co_spawn's cancellation handler still sits in the lane's slot.
     struct lane {
         asio::cancellation_signal signal;
         std::size_t index = 0;
@@ -111,6 +113,9 @@ class collector {
         unsigned attempts = 0;
         lane_stop stopping = lane_stop::none;
         bool running = false;
+        bool in_runner = false;         ///< A runner coroutine owns the lane (see `run_lane`).
+        held_handler<void()> wake;      ///< The lane's idle runner, parked (see `park`).
+        std::optional<task<T>> handed;  ///< The task `launch` handed to the idle runner.
     };
 
     collector(asio::any_io_executor ex, options opts, bool streaming)
@@ -264,15 +269,40 @@ class collector {
     /// Starts task `a` now; the caller checked `can_admit`.
     void launch(admission<T>&& a) {
         const auto now = this->now();
-        outcome<T>& o = slot(a.index);
-        outcome_access::times(o).started = now;
-        if (recorder_) open_span(a.index, o);
-        if (a.error) {
-            outcome_access::set_attempts(o, 1);
-            finish_without_lane(a.index, status::failed, std::move(a.error), now);
+        if (!admit_error(a, now)) return;
+        if (!idle_.empty() && a.first) {
+            // An idle runner takes the task at once, as a co_spawn would.
+            lane& l = *idle_.back();
+            idle_.pop_back();
+            prepare_lane(l, a, now);
+            ++l.attempts;
+            l.handed = std::move(a.first);
+            l.wake.take()();
             return;
         }
         lane& l = acquire_lane();
+        prepare_lane(l, a, now);
+        if (a.first) {
+            spawn(l, std::move(*a.first), clock::duration::zero());
+        } else {
+            relaunch(l, clock::duration::zero());
+        }
+    }
+
+    /// Opens task `a`'s timings (and span); records it at once and returns
+    /// false when the source failed to make it.
+    bool admit_error(admission<T>& a, clock::time_point now) {
+        outcome<T>& o = slot(a.index);
+        outcome_access::times(o).started = now;
+        if (recorder_) open_span(a.index, o);
+        if (!a.error) return true;
+        outcome_access::set_attempts(o, 1);
+        finish_without_lane(a.index, status::failed, std::move(a.error), now);
+        return false;
+    }
+
+    /// Gives lane `l` to task `a`, admitted at `now`.
+    void prepare_lane(lane& l, admission<T>& a, clock::time_point now) {
         l.index = a.index;
         l.attempts = 0;
         l.stopping = lane_stop::none;
@@ -286,11 +316,6 @@ class collector {
             expiries_.push_back({&l, l.generation});
         } else {
             l.expiry = clock::time_point::max();
-        }
-        if (a.first) {
-            spawn(l, std::move(*a.first), clock::duration::zero());
-        } else {
-            relaunch(l, clock::duration::zero());
         }
     }
 
@@ -322,6 +347,134 @@ class collector {
         lane* l;
         void operator()(std::exception_ptr e) { self->attempt_done(*l, std::move(e), nullptr); }
     };
+    struct on_runner_done {
+        collector* self;
+        lane* l;
+        void operator()(const std::exception_ptr&) { self->runner_done(*l); }
+    };
+
+    /// Tasks a runner takes in a row before it lets the event loop run other
+    /// work: a runner whose tasks never suspend would otherwise hold the
+    /// thread for the whole collection.
+    static constexpr unsigned runner_turn = 64;
+
+    /// A lane's runner: awaits the lane's task, records it, and while the
+    /// collection can admit and the source has a task ready, takes the next
+    /// one into the same lane. One co_spawn (and one cancellation slot) per
+    /// runner instead of per task; a task awaited in a coroutine costs its
+    /// frame and nothing else. The lane's signal reaches the awaited task
+    /// through the runner's cancellation state, which is reset between
+    /// tasks, so every task starts as it would in a co_spawn of its own.
+    /// Only for tasks that share the collection's executor and run once
+    /// (no task_timeout, no recorder, no retry).
+    static task<void> run_lane(collector* self, lane* l, task<T> t) {
+        for (unsigned n = 1;; ++n) {
+            std::exception_ptr e;
+            std::optional<std::conditional_t<std::is_void_v<T>, char, spawned_t<T>>> v;
+            try {
+                if constexpr (std::is_void_v<T>) {
+                    co_await std::move(t);
+                } else {
+                    v.emplace(co_await std::move(t));
+                }
+            } catch (...) {
+                e = std::current_exception();
+            }
+            if constexpr (std::is_void_v<T>) {
+                self->attempt_done(*l, std::move(e), nullptr);
+            } else {
+                self->attempt_done(*l, std::move(e), v ? &*v : nullptr);
+            }
+            if (!self->can_admit()) break;
+            if (n % runner_turn == 0 || std::exchange(self->reader_woken_, false)) {
+                // Lets a reader woken by this result act on it (cancel, say)
+                // before the next task starts, as it could when every task
+                // completed through a handler of its own. The lane is not
+                // running here, so no stop() can cancel this wait.
+                co_await asio::post(self->child_ex_, asio::use_awaitable);
+            }
+            std::optional<task<T>> next = self->next_for_lane(*l);
+            if (!next) {
+                // A group's body may spawn more: wait for launch to hand one
+                // over rather than end and have it co_spawn a new runner.
+                if (!self->may_hand_more()) break;
+                co_await self->park(*l, asio::use_awaitable);
+                if (!l->handed) break;
+                next = std::move(l->handed);
+                l->handed.reset();
+            }
+            t = std::move(*next);
+            co_await asio::this_coro::reset_cancellation_state();
+            co_await asio::this_coro::throw_if_cancelled(true);
+        }
+        // The co_spawn that ends the runner must not see a cancellation meant
+        // for its last task.
+        const asio::cancellation_state last = co_await asio::this_coro::cancellation_state;
+        if (last.cancelled() != asio::cancellation_type::none) {
+            co_await asio::this_coro::reset_cancellation_state();
+        }
+    }
+
+    /// Whether tasks may be handed to a runner: every task would run on the
+    /// collection's executor, once.
+    bool runs_in_lanes() const noexcept { return !recorder_ && !opts_.task_timeout && !retrying(); }
+
+    /// True when a runner with nothing to take should wait for a task to be
+    /// handed to it: the source may still hand out more (a group's body runs).
+    bool may_hand_more() const { return stop_ == stop_reason::none && !exhausted(); }
+
+    /// Parks the runner of `l` until `launch` hands it a task (`l.handed`)
+    /// or the collection ends (`release_idle`, nothing handed). The lane
+    /// is not running meanwhile, so nothing cancels the wait.
+    template <class Token>
+    auto park(lane& l, Token&& token) {
+        return asio::async_initiate<Token, void()>(
+            [this, &l](auto handler) {
+                l.wake.hold(std::move(handler));
+                idle_.push_back(&l);
+            },
+            token);
+    }
+
+    /// Ends every parked runner (posted, never inline: the collection is
+    /// finishing).
+    void release_idle() {
+        for (lane* l : std::exchange(idle_, {})) {
+            asio::post(ex_, [h = l->wake.take()]() mutable { std::move(h)(); });
+        }
+    }
+
+    /// The next task for a runner's lane `l`, admitted now, or nothing when
+    /// the collection cannot admit or the source has none ready.
+    std::optional<task<T>> next_for_lane(lane& l) {
+        for (;;) {
+            if (!can_admit()) return std::nullopt;
+            const auto now = this->now();
+            if (deadline_ != clock::time_point::max() && now >= deadline_) {
+                stop(stop_reason::deadline);
+                return std::nullopt;
+            }
+            admission<T> a;
+            if (!take(a)) return std::nullopt;
+            if (!admit_error(a, now)) continue;
+            prepare_lane(l, a, now);
+            ++l.attempts;
+            if (a.first) return std::move(a.first);
+            try {
+                return l.factory();
+            } catch (...) {
+                finish(l, status::failed, std::current_exception(), nullptr);
+            }
+        }
+    }
+
+    /// The runner of `l` has ended (its thread is gone by the next turn).
+    void runner_done(lane& l) {
+        l.in_runner = false;
+        --runners_;
+        if (!l.running) quarantine_.push_back(&l);
+        schedule_pump();
+    }
 
     /// Opens the trace span of task `index`, which is being admitted.
     void open_span(std::size_t index, const outcome<T>& o) {
@@ -346,6 +499,20 @@ class collector {
                   : l.expiry == clock::time_point::max() ? child_ex_
                                                          : with_deadline(child_ex_, l.expiry);
         if (delay > clock::duration::zero()) t = after_delay<T>(delay, std::move(t));
+        // Every task of the lane would run on the same executor: one runner
+        // coroutine takes them in turn (see run_lane). Without a limit, a
+        // runner whose task suspended will take nothing more before the
+        // source runs dry, so once one did in this pass, tasks get a
+        // co_spawn of their own and save the runner's frame.
+        if (runs_in_lanes() && l.expiry == clock::time_point::max() &&
+            !(runner_suspended_ && opts_.limit == options::unlimited)) {
+            l.in_runner = true;
+            ++runners_;
+            asio::co_spawn(child_ex_, run_lane(this, &l, std::move(t)),
+                           asio::bind_cancellation_slot(l.signal.slot(), on_runner_done{this, &l}));
+            runner_suspended_ = l.running;
+            return;
+        }
         if constexpr (std::is_void_v<T>) {
             asio::co_spawn(
                 ex, std::move(t),
@@ -441,7 +608,7 @@ class collector {
         l.factory = nullptr;
         l.last_error = nullptr;
         --in_flight_;
-        quarantine_.push_back(&l);
+        if (!l.in_runner) quarantine_.push_back(&l);
         record_finished(l.index, s);
     }
 
@@ -460,6 +627,7 @@ class collector {
         ++counts_[static_cast<std::size_t>(s)];
         if (streaming_) {
             ready_.push_back(index);
+            if (consumer_.waiting()) reader_woken_ = true;
             consumer_.wake();
         }
         apply_policy(s);
@@ -495,6 +663,7 @@ class collector {
     /// retries, admits new tasks, arms the timer, and notices the end.
     void pump() {
         pump_scheduled_ = false;
+        runner_suspended_ = false;
         for (lane* l : quarantine_) {
             l->next_free = free_;
             free_ = l;
@@ -527,7 +696,10 @@ class collector {
     void arm_timer() {
         // The timer only ever stops running work; with nothing running (or
         // about to), a pending deadline must not keep the collection alive.
-        if (done_ || (in_flight_ == 0 && retries_.empty() && !busy())) return;
+        // Parked runners run nothing.
+        if (done_ || (in_flight_ == 0 && runners_ == idle_.size() && retries_.empty() && !busy())) {
+            return;
+        }
         clock::time_point next = stop_ == stop_reason::none ? deadline_ : clock::time_point::max();
         while (!expiries_.empty()) {
             auto [l, gen] = expiries_.front();
@@ -563,10 +735,17 @@ class collector {
     }
 
     void check_done() {
-        if (done_ || in_flight_ > 0 || !retries_.empty() || pump_scheduled_ || busy()) return;
+        if (done_ || in_flight_ > 0 || runners_ > idle_.size() || !retries_.empty() ||
+            pump_scheduled_ || busy()) {
+            return;
+        }
         if (stop_ == stop_reason::none && !exhausted()) return;
         if (timer_waits_ > 0) {
             timer_->cancel();  // its handler schedules the pump that ends us
+            return;
+        }
+        if (!idle_.empty()) {
+            release_idle();  // each runner's end schedules the pump that ends us
             return;
         }
         drain_not_started();
@@ -629,6 +808,7 @@ class collector {
     std::deque<lane> lanes_;
     lane* free_ = nullptr;
     std::vector<lane*> quarantine_;
+    std::vector<lane*> idle_;  ///< Lanes whose runner is parked.
     std::vector<lane*> retries_;
     std::deque<std::pair<lane*, std::uint64_t>> expiries_;
     std::optional<timer> timer_;
@@ -637,10 +817,13 @@ class collector {
         static_cast<std::minstd_rand::result_type>(clock::now().time_since_epoch().count())};
     waiter done_waiter_;
     std::size_t in_flight_ = 0;
+    std::size_t runners_ = 0;  ///< Runner coroutines not yet ended.
     int timer_waits_ = 0;
     stop_reason stop_ = stop_reason::none;
     bool streaming_;
     bool pump_scheduled_ = false;
+    bool reader_woken_ = false;      ///< A result woke the reader; runners let it run first.
+    bool runner_suspended_ = false;  ///< A runner's task suspended in this pass (see spawn).
     bool done_ = false;
 };
 
