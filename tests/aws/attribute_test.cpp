@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <boost/json/serialize.hpp>
 
+namespace attribute_test {
+
 namespace {
 
 namespace attr = muster::aws::attr;
@@ -43,3 +45,5 @@ TEST(AttributeTest, BinaryRoundTripsThroughBase64) {
 }
 
 }  // namespace
+
+}  // namespace attribute_test

@@ -18,6 +18,8 @@
 #include "handoff_probe.hpp"
 #include "run_returns.hpp"
 
+namespace offload_test {
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
@@ -463,3 +465,5 @@ TEST(OffloadTest, FunctionStoppedByATimeoutDeliversWhatItThrew) {
 }
 
 }  // namespace
+
+}  // namespace offload_test

@@ -19,6 +19,8 @@
 
 #include "test_support.hpp"
 
+namespace outcome_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -185,3 +187,5 @@ TEST(OutcomeTest, StatusNamesPrint) {
 }
 
 }  // namespace
+
+}  // namespace outcome_test

@@ -24,6 +24,8 @@
 #include <muster/core/sleep.hpp>
 #include <muster/testing/manual_clock.hpp>
 
+namespace root_scope_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -235,3 +237,5 @@ TEST(RootScopeTest, NoTraceIdOutsideARootOrWithoutOne) {
 }
 
 }  // namespace
+
+}  // namespace root_scope_test
