@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <boost/json/serialize.hpp>
 
+namespace attribute_test {
+
 namespace {
 
 namespace attr = muster::aws::attr;
@@ -54,3 +56,5 @@ TEST(AttributeTest, BinaryRoundTripsThroughBase64) {
 }
 
 }  // namespace
+
+}  // namespace attribute_test

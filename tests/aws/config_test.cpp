@@ -11,6 +11,8 @@
 
 #include "node_peer.hpp"
 
+namespace config_test {
+
 namespace {
 
 class ConfigTest : public ::testing::Test {
@@ -104,3 +106,5 @@ TEST_F(ConfigTest, ALookupTakesThePlaceOfTheProcessEnvironment) {
 }
 
 }  // namespace
+
+}  // namespace config_test

@@ -20,6 +20,8 @@
 #include "../core/test_support.hpp"
 #include "aws_test_support.hpp"
 
+namespace dynamodb_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -318,3 +320,5 @@ TEST_F(ThrottleTest, RetriesNeverOutliveTheDeadline) {
 }
 
 }  // namespace
+
+}  // namespace dynamodb_test

@@ -16,6 +16,8 @@
 #include "../core/test_support.hpp"
 #include "aws_test_support.hpp"
 
+namespace s3_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -295,3 +297,5 @@ TEST_F(S3Test, PutsGatheredWithALimitAllLand) {
 }
 
 }  // namespace
+
+}  // namespace s3_test

@@ -13,6 +13,8 @@
 
 #include "aws_test_support.hpp"
 
+namespace sigv4_js_test {
+
 namespace {
 
 namespace json = boost::json;
@@ -81,3 +83,5 @@ TEST(Sigv4JsTest, AgreesWithAwsJavaScriptSigner) {
 }
 
 }  // namespace
+
+}  // namespace sigv4_js_test

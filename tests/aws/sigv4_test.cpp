@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 
+namespace sigv4_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -193,3 +195,5 @@ TEST(Sigv4Test, PresignRejectsAnExpiryBeyondSevenDays) {
 }
 
 }  // namespace
+
+}  // namespace sigv4_test

@@ -29,6 +29,8 @@
 
 #include "task_probe.hpp"
 
+namespace as_completed_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -512,3 +514,5 @@ TEST(AsCompletedTest, CancelledConsumerThatKeepsReadingGetsEveryOutcomeAsCancell
 }
 
 }  // namespace
+
+}  // namespace as_completed_test

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+namespace cpu_pool_test {
+
 namespace {
 
 /// Sets an environment variable for the scope of one test.
@@ -116,3 +118,5 @@ TEST(CpuPoolTest, PoolIsOneProcessWideInstance) {
 }
 
 }  // namespace
+
+}  // namespace cpu_pool_test

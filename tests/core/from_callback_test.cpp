@@ -14,6 +14,8 @@
 
 #include "handoff_probe.hpp"
 
+namespace from_callback_test {
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
@@ -399,3 +401,5 @@ TEST(FromCallbackTest, StartThrowingIsRethrown) {
 }
 
 }  // namespace
+
+}  // namespace from_callback_test

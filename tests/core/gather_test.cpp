@@ -33,6 +33,8 @@
 
 #include "test_support.hpp"
 
+namespace gather_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -1143,3 +1145,5 @@ TEST(GatherTest, TimingsAreOrderedAndNotStartedTasksHaveNoAttempts) {
 }
 
 }  // namespace
+
+}  // namespace gather_test

@@ -33,6 +33,8 @@
 
 #include "task_probe.hpp"
 
+namespace group_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -575,3 +577,5 @@ TEST(GroupTest, SeedThirdPatternLosesNoResultFromForeignThreads) {
 }
 
 }  // namespace
+
+}  // namespace group_test

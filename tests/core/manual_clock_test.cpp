@@ -17,6 +17,8 @@
 
 #include "test_support.hpp"
 
+namespace manual_clock_test {
+
 namespace {
 
 using namespace muster_test;
@@ -152,3 +154,5 @@ TEST(ManualClockTest, TheDeadlineStopsACollectionAtExactlyItsTime) {
 }
 
 }  // namespace
+
+}  // namespace manual_clock_test

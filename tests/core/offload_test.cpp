@@ -18,6 +18,8 @@
 #include "handoff_probe.hpp"
 #include "run_returns.hpp"
 
+namespace offload_test {
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
@@ -355,3 +357,5 @@ TEST(OffloadTest, FunctionStoppedByATimeoutDeliversWhatItThrew) {
 }
 
 }  // namespace
+
+}  // namespace offload_test

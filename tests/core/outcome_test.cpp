@@ -19,6 +19,8 @@
 
 #include "test_support.hpp"
 
+namespace outcome_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -211,3 +213,5 @@ TEST(OutcomeTest, WithErrorRejectsOkAndAMissingError) {
 }
 
 }  // namespace
+
+}  // namespace outcome_test

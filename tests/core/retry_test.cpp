@@ -16,6 +16,8 @@
 
 #include "test_support.hpp"
 
+namespace retry_test {
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -146,3 +148,5 @@ TEST(RetryIfTest, ACollectionFailsTheTaskWithTheRetryIfErrorAndDoesNotRetry) {
 }
 
 }  // namespace
+
+}  // namespace retry_test

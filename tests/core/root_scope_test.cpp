@@ -25,6 +25,8 @@
 #include <muster/core/sleep.hpp>
 #include <muster/testing/manual_clock.hpp>
 
+namespace root_scope_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -325,3 +327,5 @@ TEST(RootScopeTest, WorkOnAnExecutorWithoutScopeIsNeitherCountedNorDropped) {
 }
 
 }  // namespace
+
+}  // namespace root_scope_test

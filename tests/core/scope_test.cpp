@@ -19,6 +19,8 @@
 
 #include "test_support.hpp"
 
+namespace scope_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -191,3 +193,5 @@ TEST(ScopeTest, GathersDeadlineDoesNotLeakIntoItsCaller) {
 }
 
 }  // namespace
+
+}  // namespace scope_test

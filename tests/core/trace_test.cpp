@@ -25,6 +25,8 @@
 #include <muster/core/trace_json.hpp>
 #include <muster/testing/manual_clock.hpp>
 
+namespace trace_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -456,3 +458,5 @@ TEST(TraceTest, HtmlFoldsANestedCollectionUnderItsTaskOnly) {
 }
 
 }  // namespace
+
+}  // namespace trace_test

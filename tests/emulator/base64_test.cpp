@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+namespace base64_test {
+
 namespace {
 
 using muster::emulator::detail::decode_base64;
@@ -43,3 +45,5 @@ TEST(Base64Test, ALengthThatIsNoMultipleOfFourStaysInItsBuffer) {
 }
 
 }  // namespace
+
+}  // namespace base64_test

@@ -11,6 +11,7 @@
 #include <thread>
 
 namespace muster::emulator::test {
+namespace cli_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -286,4 +287,5 @@ TEST_F(ServeTest, ConcurrentRequestsQueueWithConcurrencyOne) {
 }
 
 }  // namespace
+}  // namespace cli_test
 }  // namespace muster::emulator::test

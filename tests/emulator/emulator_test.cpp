@@ -14,6 +14,7 @@
 #include <thread>
 
 namespace muster::emulator::test {
+namespace emulator_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -404,4 +405,5 @@ TEST_F(FreezeTest, WithFreezingOffBackgroundWorkRunsBetweenInvocations) {
 }
 
 }  // namespace
+}  // namespace emulator_test
 }  // namespace muster::emulator::test

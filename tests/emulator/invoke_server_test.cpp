@@ -22,6 +22,7 @@
 #include <thread>
 
 namespace muster::emulator::test {
+namespace invoke_server_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -432,4 +433,5 @@ TEST_F(InvokeServerTest, EveryAnswerMatchesItsRequestOnEightConnections) {
 }
 
 }  // namespace
+}  // namespace invoke_server_test
 }  // namespace muster::emulator::test

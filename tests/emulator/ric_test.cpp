@@ -11,6 +11,7 @@
 #include <thread>
 
 namespace muster::emulator::test {
+namespace ric_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -172,4 +173,5 @@ TEST_F(RicTest, ServeStreamsThroughTheInvokeRoute) {
 }
 
 }  // namespace
+}  // namespace ric_test
 }  // namespace muster::emulator::test

@@ -28,6 +28,8 @@
 #include "../core/test_support.hpp"
 #include "test_server.hpp"
 
+namespace client_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -741,3 +743,5 @@ TEST_F(ClientTest, InvalidOptionsAreRejected) {
 }
 
 }  // namespace
+
+}  // namespace client_test

@@ -20,6 +20,8 @@
 #include "nginx_server.hpp"
 #include "test_server.hpp"
 
+namespace nginx_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -301,3 +303,5 @@ TEST_F(NginxTest, BodyOverTheLimitIsAnError) {
 }
 
 }  // namespace
+
+}  // namespace nginx_test

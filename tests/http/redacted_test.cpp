@@ -14,6 +14,8 @@
 #include "../core/test_support.hpp"
 #include "test_server.hpp"
 
+namespace redacted_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -138,3 +140,5 @@ TEST(RedactedTest, AnInvalidUrlErrorCarriesNoCredentials) {
 }
 
 }  // namespace
+
+}  // namespace redacted_test

@@ -5,6 +5,8 @@
 
 #include "retry_after.hpp"
 
+namespace retry_after_test {
+
 namespace {
 
 using namespace std::chrono;
@@ -65,3 +67,5 @@ TEST(RetryAfter, ADayNameIsLetters) {
 }
 
 }  // namespace
+
+}  // namespace retry_after_test

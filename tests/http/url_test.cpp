@@ -7,6 +7,8 @@
 #include <muster/http/headers.hpp>
 #include <muster/http/request.hpp>
 
+namespace url_test {
+
 namespace {
 
 namespace http = muster::http;
@@ -168,3 +170,5 @@ TEST(PercentDecodedTest, KeepsBrokenEscapesAndPlusAsWritten) {
     EXPECT_EQ(http::percent_decoded("%zz%41"), "%zzA");
     EXPECT_EQ(http::percent_decoded("%%41"), "%A");
 }
+
+}  // namespace url_test

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+namespace endpoint_test {
+
 namespace {
 
 using muster::lambda::detail::encode_path_segment;
@@ -45,3 +47,5 @@ TEST(EndpointTest, RequestIdsAreEncodedAsPathSegments) {
 }
 
 }  // namespace
+
+}  // namespace endpoint_test

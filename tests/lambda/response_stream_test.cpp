@@ -20,6 +20,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+namespace response_stream_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -142,3 +144,5 @@ TEST(ResponseStreamTest, SecondWriteWhileOneIsInProgressIsRefused) {
 }
 
 }  // namespace
+
+}  // namespace response_stream_test

@@ -25,6 +25,8 @@
 #include "child_process.hpp"
 #include "fake_runtime_api.hpp"
 
+namespace ric_wire_test {
+
 namespace {
 
 namespace json = boost::json;
@@ -155,3 +157,5 @@ TEST_F(RicWireTest, ErrorTrailersAndDefaultContentTypeMatch) {
 }
 
 }  // namespace
+
+}  // namespace ric_wire_test

@@ -24,6 +24,8 @@
 #include "child_process.hpp"
 #include "fake_runtime_api.hpp"
 
+namespace runtime_test {
+
 namespace {
 
 namespace json = boost::json;
@@ -699,3 +701,5 @@ TEST_F(RuntimeTest, StreamedFailureBeforeTheFirstByteIsPostedToError) {
 }
 
 }  // namespace
+
+}  // namespace runtime_test

@@ -20,6 +20,8 @@
 
 #include "test_support.hpp"
 
+namespace streaming_test {
+
 namespace {
 
 namespace json = boost::json;
@@ -263,3 +265,5 @@ TEST_F(StreamingTest, ServeRouteSendsTheErrorAsTrailers) {
 }
 
 }  // namespace
+
+}  // namespace streaming_test

@@ -35,6 +35,8 @@
 #include "../core/run_returns.hpp"
 #include "../core/test_support.hpp"
 
+namespace process_pool_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -784,3 +786,5 @@ TEST(ProcessPoolTest, OptionsThatMakeNoSenseAreRefused) {
 }
 
 }  // namespace
+
+}  // namespace process_pool_test

@@ -30,6 +30,7 @@
 #include "test_origin.hpp"
 
 namespace thumbnails_test {
+namespace aws_stores_test {
 namespace {
 
 namespace asio = boost::asio;
@@ -337,4 +338,5 @@ TEST_F(AwsStoresTest, WithoutCredentialsTheInitFailsNamingWhatIsMissing) {
 }
 
 }  // namespace
+}  // namespace aws_stores_test
 }  // namespace thumbnails_test

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 namespace thumbnails {
+namespace config_test {
 namespace {
 
 environment env_of(std::map<std::string, std::string> vars) {
@@ -140,4 +141,5 @@ TEST(ConfigTest, AnAwsStoreNeedsItsBucketOrTable) {
 }
 
 }  // namespace
+}  // namespace config_test
 }  // namespace thumbnails

@@ -5,6 +5,7 @@
 #include "failure.hpp"
 
 namespace thumbnails {
+namespace event_test {
 namespace {
 
 constexpr std::string_view base = "http://127.0.0.1:9000/s3";
@@ -141,4 +142,5 @@ TEST(EventTest, S3ObjectUrlEncodesEverythingButUnreservedAndSlash) {
 }
 
 }  // namespace
+}  // namespace event_test
 }  // namespace thumbnails

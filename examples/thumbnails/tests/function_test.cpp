@@ -38,6 +38,7 @@
 #include "test_origin.hpp"
 
 namespace thumbnails_test {
+namespace function_test {
 namespace {
 
 namespace asio = boost::asio;
@@ -550,4 +551,5 @@ TEST(FunctionTest, StreamedDirectInvocationGivesWhatTheDeadlineStoppedItsLine) {
 }
 
 }  // namespace
+}  // namespace function_test
 }  // namespace thumbnails_test

@@ -11,6 +11,7 @@
 #include "png.hpp"
 
 namespace thumbnails {
+namespace image_test {
 namespace {
 
 using thumbnails_test::dimensions;
@@ -235,4 +236,5 @@ TEST(ImageTest, WorkerFormCarriesResultsAndReasons) {
 }
 
 }  // namespace
+}  // namespace image_test
 }  // namespace thumbnails

@@ -25,6 +25,7 @@
 #include "test_origin.hpp"
 
 namespace thumbnails_test {
+namespace invoke_test {
 namespace {
 
 namespace json = boost::json;
@@ -497,4 +498,5 @@ TEST(InvokeTest, DirectInvocationWithoutAnArrayOfUrlsFailsBeforeAnyLine) {
 }
 
 }  // namespace
+}  // namespace invoke_test
 }  // namespace thumbnails_test

@@ -7,6 +7,7 @@
 #include "png.hpp"
 
 namespace thumbnails {
+namespace jpeg_test {
 namespace {
 
 void no_check(int, int) {}
@@ -70,4 +71,5 @@ TEST(JpegTest, AlphaIsFlattenedOnWhite) {
 }
 
 }  // namespace
+}  // namespace jpeg_test
 }  // namespace thumbnails

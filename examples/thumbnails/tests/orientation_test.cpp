@@ -10,6 +10,7 @@
 #include "png.hpp"
 
 namespace thumbnails {
+namespace orientation_test {
 namespace {
 
 enum side { top, bottom, left, right };
@@ -132,4 +133,5 @@ TEST(OrientationTest, EveryExifOrientationComesOutUpright) {
 }
 
 }  // namespace
+}  // namespace orientation_test
 }  // namespace thumbnails

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 namespace thumbnails {
+namespace resize_test {
 namespace {
 
 /// Every pixel (value, value, value), opaque when there is alpha (unless `alpha` says otherwise).
@@ -95,4 +96,5 @@ TEST(ResizeTest, SameSizeIsACopy) {
 }
 
 }  // namespace
+}  // namespace resize_test
 }  // namespace thumbnails

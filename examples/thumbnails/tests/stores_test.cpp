@@ -32,6 +32,7 @@
 #include <muster/core/offload.hpp>
 
 namespace thumbnails {
+namespace stores_test {
 namespace {
 
 namespace asio = boost::asio;
@@ -333,4 +334,5 @@ TEST(KeyClaimsTest, RemovalOnlyWithoutClaimsAndClaimsWaitForIt) {
 }
 
 }  // namespace
+}  // namespace stores_test
 }  // namespace thumbnails

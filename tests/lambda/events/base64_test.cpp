@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+namespace base64_test {
+
 namespace {
 
 using muster::lambda::base64_decode;
@@ -40,3 +42,5 @@ TEST(Base64Test, RejectsWhatNoEncoderProduces) {
 }
 
 }  // namespace
+
+}  // namespace base64_test

@@ -29,6 +29,8 @@
 
 #include "samples.hpp"
 
+namespace batch_test {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -473,3 +475,5 @@ TEST(BatchResponseTest, DefaultIsAnEmptySuccess) {
 }
 
 }  // namespace
+
+}  // namespace batch_test

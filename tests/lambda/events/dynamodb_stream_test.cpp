@@ -5,6 +5,8 @@
 
 #include "samples.hpp"
 
+namespace dynamodb_stream_test {
+
 namespace {
 
 namespace json = boost::json;
@@ -47,3 +49,5 @@ TEST(DynamoDbStreamEventTest, ErrorsNameTheField) {
 }
 
 }  // namespace
+
+}  // namespace dynamodb_stream_test

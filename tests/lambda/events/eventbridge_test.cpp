@@ -5,6 +5,8 @@
 
 #include "samples.hpp"
 
+namespace eventbridge_test {
+
 namespace {
 
 namespace json = boost::json;
@@ -52,3 +54,5 @@ TEST(EventBridgeEventTest, MissingDetailTypeNamesTheField) {
 }
 
 }  // namespace
+
+}  // namespace eventbridge_test

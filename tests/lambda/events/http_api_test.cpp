@@ -5,6 +5,8 @@
 
 #include "samples.hpp"
 
+namespace http_api_test {
+
 namespace {
 
 namespace json = boost::json;
@@ -132,3 +134,5 @@ TEST(HttpApiResponseTest, StatusCodeIsRequiredAndAnInteger) {
 }
 
 }  // namespace
+
+}  // namespace http_api_test

@@ -5,6 +5,8 @@
 
 #include "samples.hpp"
 
+namespace kinesis_test {
+
 namespace {
 
 namespace json = boost::json;
@@ -39,3 +41,5 @@ TEST(KinesisEventTest, MissingSequenceNumberNamesTheRecord) {
 }
 
 }  // namespace
+
+}  // namespace kinesis_test

@@ -7,6 +7,8 @@
 
 #include "samples.hpp"
 
+namespace s3_test {
+
 namespace {
 
 namespace json = boost::json;
@@ -75,3 +77,5 @@ TEST(S3EventTest, ErrorsNameTheField) {
 }
 
 }  // namespace
+
+}  // namespace s3_test

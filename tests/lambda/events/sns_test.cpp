@@ -5,6 +5,8 @@
 
 #include "samples.hpp"
 
+namespace sns_test {
+
 namespace {
 
 namespace json = boost::json;
@@ -49,3 +51,5 @@ TEST(SnsEventTest, MissingMessageNamesTheField) {
 }
 
 }  // namespace
+
+}  // namespace sns_test

@@ -5,6 +5,8 @@
 
 #include "samples.hpp"
 
+namespace sqs_test {
+
 namespace {
 
 namespace json = boost::json;
@@ -110,3 +112,5 @@ TEST(SqsEventTest, NonNumericReceiveCountIsAnError) {
 }
 
 }  // namespace
+
+}  // namespace sqs_test
