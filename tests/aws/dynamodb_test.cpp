@@ -31,17 +31,6 @@ namespace json = boost::json;
 using muster_test::run;
 using namespace std::chrono_literals;
 
-asio::awaitable<void> create_table(aws::dynamodb ddb, std::string name) {
-    json::object request{
-        {"TableName", name},
-        {"AttributeDefinitions",
-         json::array{json::object{{"AttributeName", "pk"}, {"AttributeType", "S"}}}},
-        {"KeySchema", json::array{json::object{{"AttributeName", "pk"}, {"KeyType", "HASH"}}}},
-        {"BillingMode", "PAY_PER_REQUEST"}};
-    auto creating = ddb.call("CreateTable", std::move(request));
-    co_await std::move(creating);
-}
-
 /// Runs body with a DynamoDB client for c, on table.
 template <class Body>
 auto run_with_db(aws::config c, std::string table, Body body)
@@ -67,7 +56,7 @@ class DynamoDbTest : public ::testing::Test {
             std::string("t-") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
         run(run_with_db(cfg(), table_,
                         [](aws::dynamodb ddb, std::string table) -> asio::awaitable<void> {
-                            auto creating = create_table(ddb, table);
+                            auto creating = muster_test::create_table(ddb, table, "pk");
                             co_await std::move(creating);
                         }));
     }

@@ -72,14 +72,7 @@ class AwsStoresTest : public ::testing::Test {
         muster_test::run(with_clients([table = table_](aws::s3, aws::dynamodb ddb)
                                           -> asio::awaitable<void> {
             // The table the SAM template declares: partition key thumbnail_key.
-            json::object request{
-                {"TableName", table},
-                {"AttributeDefinitions", json::array{json::object{{"AttributeName", "thumbnail_key"},
-                                                                  {"AttributeType", "S"}}}},
-                {"KeySchema", json::array{json::object{{"AttributeName", "thumbnail_key"},
-                                                       {"KeyType", "HASH"}}}},
-                {"BillingMode", "PAY_PER_REQUEST"}};
-            auto creating = ddb.call("CreateTable", std::move(request));
+            auto creating = muster_test::create_table(ddb, table, "thumbnail_key");
             co_await std::move(creating);
         }));
     }
