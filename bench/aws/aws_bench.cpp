@@ -24,6 +24,7 @@
 
 #include <muster/aws.hpp>
 #include <muster/core/gather.hpp>
+#include <muster/core/sleep.hpp>
 #include <muster/http.hpp>
 
 namespace asio = boost::asio;
@@ -81,6 +82,14 @@ asio::awaitable<void> ensure_table(aws::dynamodb ddb) {
         co_await std::move(creating);
     } catch (const aws::error& e) {
         if (e.code() != "ResourceInUseException") throw;
+    }
+    // A new table is CREATING and refuses items until it is ACTIVE.
+    for (;;) {
+        json::object describe{{"TableName", table}};
+        auto describing = ddb.call("DescribeTable", std::move(describe));
+        const json::object t = co_await std::move(describing);
+        if (t.at("Table").at("TableStatus").as_string() == "ACTIVE") co_return;
+        co_await muster::sleep_for(std::chrono::milliseconds(5));
     }
 }
 
