@@ -98,7 +98,7 @@ test-quick: deps
 INSTALLED_TARGETS := muster_lambda muster_http muster_aws muster_process_pool muster_emulator muster
 # The thumbnail example's zip and what its deploy tests run it on.
 DEPLOY_TARGETS := $(INSTALLED_TARGETS) thumbnails_zip thumbnails_samples thumbnails_origin \
-	muster_co_await_gcc_asan
+	muster_co_await_gcc_asan muster_header_examples_gcc_asan
 
 test-deploy: deps
 	cmake --preset release

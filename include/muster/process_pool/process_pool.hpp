@@ -146,7 +146,7 @@ struct process_pool_options {
 ///     muster::process_pool pool(io.get_executor(), options);
 ///     boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
 ///         auto r = co_await muster::gather(pool.run("shout", "a"), pool.run("shout", "b"));
-///         // std::get<0>(r).value() == "a!"
+///         std::puts(std::get<0>(r).value().c_str());  // a! (value() throws if it failed)
 ///     }, boost::asio::detached);
 ///     io.run();
 /// }
