@@ -9,6 +9,7 @@
 #include <ranges>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -210,6 +211,36 @@ TEST(GatherTest, TaskThrowingATimeoutErrorItselfIsTimedOut) {
     EXPECT_THAT(statuses(r), ElementsAre(status::timed_out, status::ok));
     EXPECT_EQ(r[0].message(), "the decoder's own time limit passed");
     EXPECT_EQ(r[0].attempts(), 2u);
+}
+
+/// Holds the thread for `d`, then fails with an error of its own.
+asio::awaitable<int> fail_after_blocking(clock::duration d) {
+    std::this_thread::sleep_for(d);
+    throw std::runtime_error("gave up on its own");
+    co_return 0;
+}
+
+TEST(GatherTest, TaskFailingOnceItsTimeoutHasPassedIsTimedOut) {
+    // The task's scope carries its timeout as its deadline, so a timer
+    // inside the task (an HTTP request's) may notice it before the
+    // collection's does and fail the task with an error of its own: still a
+    // timeout, whichever timer ran first. Here the task holds the thread
+    // past its timeout and fails before the collection's timer can run.
+    asio::io_context io;
+    muster::results<int> r;
+    asio::co_spawn(
+        io,
+        [&r]() -> asio::awaitable<void> {
+            muster::options o;
+            o.task_timeout = 20ms;
+            std::vector<asio::awaitable<int>> tasks;
+            tasks.push_back(fail_after_blocking(60ms));
+            r = co_await muster::gather(tasks, o);
+        },
+        asio::detached);
+    io.run();
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].status(), status::timed_out) << r[0].message();
 }
 
 asio::awaitable<muster::results<int>> one_of_each_that_runs() {

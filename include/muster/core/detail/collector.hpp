@@ -546,6 +546,18 @@ class collector {
             finish(l, status::ok, nullptr, v);
             return;
         }
+        if (l.stopping == lane_stop::none) {
+            // A task that fails once its time is up timed out, as when our
+            // timer stops it: the task's scope carries the same deadline,
+            // so a timer inside the task (an HTTP request's, say) may have
+            // noticed it first. The order is `on_timer`'s.
+            const auto now = this->now();
+            if (now >= deadline_) {
+                l.stopping = lane_stop::deadline;
+            } else if (now >= l.expiry) {
+                l.stopping = lane_stop::own_timeout;
+            }
+        }
         switch (l.stopping) {
             case lane_stop::own_timeout:
                 finish(l, status::timed_out,
